@@ -1,0 +1,47 @@
+# One entry point for students, instructors and CI. Everything runs in .venv/ at the repo root.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LABS := $(notdir $(wildcard solutions/[0-9]*))
+
+.PHONY: lab test lint notebooks solutions grading-demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	touch $(STAMP)
+
+## Students: start JupyterLab on the labs.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+## Everyone: the whole test suite (lint, labkit, notebooks, nbgrader round trip).
+test: $(STAMP)
+	$(BIN)/ruff check labkit tests bench
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check labkit tests bench
+
+## Instructors: execute solutions/ in place (after editing them), then regenerate notebooks/.
+solutions: $(STAMP)
+	for lab in $(LABS); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=900 solutions/$$lab/*.ipynb || exit 1; done
+
+notebooks: $(STAMP)
+	for lab in $(LABS); do $(BIN)/nbgrader generate_assignment $$lab --force --no-db || exit 1; done
+
+## Instructors: autograde the solution and the blank release of every lab in a scratch course.
+grading-demo: $(STAMP)
+	$(BIN)/python -m labkit.grading_demo $(LABS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.occlusion
+
+clean:
+	rm -rf $(VENV)

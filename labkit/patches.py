@@ -1,0 +1,105 @@
+"""Maximally activating patches (Zeiler & Fergus 2014; Springenberg et al. 2015).
+
+Pick a layer and a channel, run many images through the network, keep the spatial units
+of that channel with the largest activations, and show the image region each unit sees.
+The region is the unit's receptive field on that image, measured rather than computed
+from kernel sizes: the bounding box of the input pixels where the gradient of the unit's
+activation is non-zero (works for any architecture, padding and stride).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from labkit.batching import auto_batch_size
+from labkit.device import model_device
+from labkit.guards import model_guard
+from labkit.images import as_batch
+from labkit.layers import get_layer
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One strongly activated unit: where it is and the input box (top, left, bottom, right) it sees."""
+
+    image_index: int
+    activation: float
+    row: int
+    col: int
+    box: tuple[int, int, int, int]
+
+    def crop(self, images: torch.Tensor) -> torch.Tensor:
+        """The (3, h, w) region of ``images[image_index]`` this unit sees."""
+        top, left, bottom, right = self.box
+        return images[self.image_index, :, top:bottom, left:right]
+
+
+def _layer_output(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, hooks) -> torch.Tensor:
+    captured: list[torch.Tensor] = []
+    hooks.forward(layer, lambda _m, _i, output: captured.append(output))
+    try:
+        model(inputs)
+    finally:
+        hooks.remove()
+    if not captured or not isinstance(captured[0], torch.Tensor) or captured[0].ndim != 4:
+        raise ValueError("The chosen layer does not output a (B, C, H, W) feature map; pick a convolutional layer.")
+    return captured[0]
+
+
+def max_activating_patches(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    layer: str | nn.Module,
+    channel: int,
+    k: int = 9,
+    *,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> list[Patch]:
+    """The ``k`` units of ``channel`` in ``layer`` with the largest activations over all ``inputs``.
+
+    At most one unit per image is kept (the image's strongest), so the patches show ``k``
+    different images when there are at least ``k``. ``inputs`` are preprocessed
+    (B, 3, H, W); they are run ``batch_size`` at a time on the model's device.
+    """
+    module = get_layer(model, layer)
+    device = model_device(model)
+    inputs = as_batch(inputs)
+    with model_guard(model) as hooks:
+        if batch_size is None:
+            batch_size = auto_batch_size(model, inputs[:1].to(device), limit=len(inputs))
+        best_values, best_units = [], []
+        for chunk in tqdm(inputs.split(batch_size), desc="activations", disable=not progress, leave=False):
+            with torch.no_grad():
+                features = _layer_output(model, module, chunk.to(device), hooks)
+            if not 0 <= channel < features.shape[1]:
+                raise ValueError(f"channel must be in 0..{features.shape[1] - 1} for this layer, got {channel}.")
+            values, units = features[:, channel].flatten(1).max(dim=1)
+            best_values.append(values)
+            best_units.append(units)
+        values, units = torch.cat(best_values), torch.cat(best_units)
+        width = features.shape[-1]
+        top_values, top_images = values.topk(min(k, len(values)))
+        chosen = inputs[top_images.cpu()].to(device).requires_grad_(True)
+        rows, cols = units[top_images] // width, units[top_images] % width
+        features = _layer_output(model, module, chosen, hooks)
+        picked = features[torch.arange(len(chosen), device=device), channel, rows, cols]
+        (gradient,) = torch.autograd.grad(picked.sum(), chosen)
+    boxes = [_support_box(g) for g in gradient.abs().sum(dim=1)]
+    return [
+        Patch(int(i), float(v), int(r), int(c), box)
+        for i, v, r, c, box in zip(top_images.tolist(), top_values.tolist(), rows.tolist(), cols.tolist(), boxes)
+    ]
+
+
+def _support_box(weights: torch.Tensor) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right), bottom/right exclusive, of the non-zero entries of a 2-D map."""
+    rows = torch.nonzero(weights.sum(dim=1)).flatten()
+    cols = torch.nonzero(weights.sum(dim=0)).flatten()
+    if len(rows) == 0:
+        return (0, 0, weights.shape[0], weights.shape[1])
+    return (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
