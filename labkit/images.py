@@ -154,7 +154,7 @@ def load_image(source: ImageSource, size: int | None = DEFAULT_SIZE) -> torch.Te
         if size < 1:
             raise ValueError(f"size must be a positive number of pixels, got {size}.")
         array = _center_crop(_resize_shorter_side(array, size), size)
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float() / 255
+    return torch.from_numpy(np.array(array)).permute(2, 0, 1).float() / 255
 
 
 @cache
@@ -174,6 +174,48 @@ def sample_image(name: str, size: int = DEFAULT_SIZE) -> torch.Tensor:
     if name not in SAMPLE_NAMES:
         raise ValueError(f"Unknown sample image {name!r}; choose one of {', '.join(SAMPLE_NAMES)}.")
     return load_image(_sample_uint8(name), size)
+
+
+#: scikit-image photos used by :func:`photo_crops` (grayscale ones are repeated over RGB).
+CROP_SOURCES: tuple[str, ...] = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "colorwheel",
+    "camera",
+    "coins",
+    "clock",
+    "moon",
+    "brick",
+    "grass",
+    "gravel",
+)
+
+
+def photo_crops(n: int = 64, size: int = DEFAULT_SIZE, seed: int = 0) -> torch.Tensor:
+    """``n`` random square crops (random photo, position and scale) as a (n, 3, size, size) batch.
+
+    Many different images for statistics over a dataset (e.g. maximally activating
+    patches) without any download; deterministic for a given ``seed``.
+    """
+    import skimage.data
+
+    rng = np.random.default_rng(seed)
+    photos = [getattr(skimage.data, name)() for name in CROP_SOURCES] + [_photos_array("motorcycle")]
+    crops = []
+    for _ in range(n):
+        photo = photos[rng.integers(len(photos))]
+        if photo.ndim == 2:
+            photo = np.repeat(photo[..., None], 3, axis=-1)
+        side = int(rng.uniform(0.3, 1.0) * min(photo.shape[:2]))
+        top = rng.integers(photo.shape[0] - side + 1)
+        left = rng.integers(photo.shape[1] - side + 1)
+        crops.append(load_image(photo[top : top + side, left : left + side], size))
+    return torch.stack(crops)
 
 
 def sample_batch(names: Sequence[str] = SAMPLE_NAMES, size: int = DEFAULT_SIZE) -> torch.Tensor:

@@ -7,13 +7,14 @@ is redrawn from the cache.
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from labkit.attribution.occlusion import occlusion
@@ -55,11 +56,15 @@ class SliderPlot(widgets.VBox):
         return self.cache[key]
 
     def redraw(self) -> None:
-        with self.output:
-            self.output.clear_output(wait=True)
-            figure = self.draw(self.result(), **self.values)
-            display(figure)
-            plt.close(figure)
+        """Draw the figure for the current values and show it as a PNG in the output area."""
+        figure = self.draw(self.result(), **self.values)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(figure)
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.output.outputs = (
+            {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<figure>"}, "metadata": {}},
+        )
 
 
 def occlusion_explorer(
