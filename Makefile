@@ -31,7 +31,7 @@ lint: $(STAMP)
 ## Instructors: execute solutions/ in place (after editing them), then regenerate notebooks/.
 solutions: $(STAMP)
 	for lab in $(LABS); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.timeout=900 solutions/$$lab/*.ipynb || exit 1; done
+	  --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.store_widget_state=False solutions/$$lab/*.ipynb || exit 1; done
 
 notebooks: $(STAMP)
 	for lab in $(LABS); do $(BIN)/nbgrader generate_assignment $$lab --force --no-db || exit 1; done

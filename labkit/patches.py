@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from labkit.batching import auto_batch_size
 from labkit.device import model_device
+from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import get_layer
@@ -72,28 +73,39 @@ def max_activating_patches(
     with model_guard(model) as hooks:
         if batch_size is None:
             batch_size = auto_batch_size(model, inputs[:1].to(device), limit=len(inputs))
-        best_values, best_units = [], []
+        channel_maps = []
         for chunk in tqdm(inputs.split(batch_size), desc="activations", disable=not progress, leave=False):
             with torch.no_grad():
                 features = _layer_output(model, module, chunk.to(device), hooks)
             if not 0 <= channel < features.shape[1]:
                 raise ValueError(f"channel must be in 0..{features.shape[1] - 1} for this layer, got {channel}.")
-            values, units = features[:, channel].flatten(1).max(dim=1)
-            best_values.append(values)
-            best_units.append(units)
-        values, units = torch.cat(best_values), torch.cat(best_units)
-        width = features.shape[-1]
-        top_values, top_images = values.topk(min(k, len(values)))
+            channel_maps.append(features[:, channel])
+        units = strongest_units(torch.cat(channel_maps), k)
+        top_images, rows, cols = units.unbind(dim=1)
         chosen = inputs[top_images.cpu()].to(device).requires_grad_(True)
-        rows, cols = units[top_images] // width, units[top_images] % width
         features = _layer_output(model, module, chosen, hooks)
         picked = features[torch.arange(len(chosen), device=device), channel, rows, cols]
         (gradient,) = torch.autograd.grad(picked.sum(), chosen)
     boxes = [_support_box(g) for g in gradient.abs().sum(dim=1)]
     return [
         Patch(int(i), float(v), int(r), int(c), box)
-        for i, v, r, c, box in zip(top_images.tolist(), top_values.tolist(), rows.tolist(), cols.tolist(), boxes)
+        for i, v, r, c, box in zip(top_images.tolist(), picked.tolist(), rows.tolist(), cols.tolist(), boxes)
     ]
+
+
+@reference
+def strongest_units(maps: torch.Tensor, k: int) -> torch.Tensor:
+    """(k, 3) long tensor of (image, row, col): the k images whose channel ``maps`` (N, h, w) peak highest.
+
+    Each image contributes its single strongest unit (its argmax); rows are sorted by
+    decreasing activation. ``k`` larger than N gives N rows.
+    """
+    if maps.ndim != 3:
+        raise ValueError(f"Expected the maps of one channel, shape (N, h, w), got {tuple(maps.shape)}.")
+    peaks, positions = maps.flatten(1).max(dim=1)
+    images = peaks.topk(min(k, len(peaks))).indices
+    width = maps.shape[-1]
+    return torch.stack([images, positions[images] // width, positions[images] % width], dim=1)
 
 
 def _support_box(weights: torch.Tensor) -> tuple[int, int, int, int]:

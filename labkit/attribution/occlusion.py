@@ -123,6 +123,7 @@ def _broadcastable(shape: torch.Size, to: torch.Size) -> bool:
     return torch.broadcast_shapes(shape, to) == to
 
 
+@reference
 def scores_to_pixels(
     scores: torch.Tensor, full: torch.Tensor, patch: int, stride: int, size: tuple[int, int]
 ) -> torch.Tensor:

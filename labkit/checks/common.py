@@ -1,0 +1,52 @@
+"""Helpers shared by the labs' checks: toy models, running a student's code, comparing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from labkit.grading import forbid
+
+
+def toy_classifier(seed: int, classes: int = 4) -> nn.Module:
+    """A small random CNN (conv, in-place ReLU, conv, ReLU, GAP, linear) in eval mode."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(6, 8, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, classes),
+    ).eval()
+
+
+def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:
+    """``student(*args)`` with the ``forbidden`` labkit references switched off during the call.
+
+    Tensor arguments are passed as copies, and the call fails if the student's code changed
+    them in place.
+    """
+    copies = tuple(arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args)
+    with forbid(*forbidden):
+        result = student(*copies)
+    for given, original in zip(copies, args):
+        if isinstance(original, torch.Tensor):
+            assert torch.equal(given, original), (
+                "Your function changed its input tensor in place; work on a copy (x.clone())."
+            )
+    return result
+
+
+def assert_close(got: object, expected: torch.Tensor, what: str, hint: str, atol: float = 1e-5) -> None:
+    """``got`` equals ``expected`` (shape and values, to ``atol``), or an AssertionError that explains."""
+    assert isinstance(got, torch.Tensor), f"{what}: expected a torch tensor, got {type(got).__name__}."
+    got = got.detach().to("cpu", expected.dtype)
+    assert got.shape == expected.shape, (
+        f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}. {hint}"
+    )
+    error = float((got - expected.cpu()).abs().max())
+    assert error <= atol, f"{what}: values differ from the reference by up to {error:.3g}. {hint}"
