@@ -33,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shortcut", action="store_true", help="train on the shortcut (Clever Hans) variant")
     parser.add_argument("--size", type=int, default=32, help="image side in pixels")
     parser.add_argument("--train-size", type=int, default=5000, help="training images")
+    parser.add_argument("--eval-size", type=int, default=None, help="val and test images (default 1000 each)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -48,8 +49,8 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device) if args.device else default_device()
     name = reference_name(args.arch, args.shortcut)
     train_set = ShapesDataset("train", size=args.size, n=args.train_size, seed=args.seed, shortcut=args.shortcut)
-    val_set = ShapesDataset("val", size=args.size, seed=args.seed)
-    test_set = ShapesDataset("test", size=args.size, seed=args.seed)
+    val_set = ShapesDataset("val", size=args.size, n=args.eval_size, seed=args.seed)
+    test_set = ShapesDataset("test", size=args.size, n=args.eval_size, seed=args.seed)
     builder, _layer = ARCHITECTURES[args.arch]
     model = builder(len(train_set.classes)).to(device)
     started = time.perf_counter()
@@ -58,7 +59,13 @@ def main(argv: list[str] | None = None) -> dict:
         "name": name,
         "command": "python -m labkit.train_reference " + " ".join(argv if argv is not None else sys.argv[1:]),
         "arch": args.arch,
-        "dataset": {"size": args.size, "train": len(train_set), "seed": args.seed, "shortcut": args.shortcut},
+        "dataset": {
+            "size": args.size,
+            "train": len(train_set),
+            "test": len(test_set),
+            "seed": args.seed,
+            "shortcut": args.shortcut,
+        },
         "classes": train_set.classes,
         "seed": args.seed,
         "epochs": args.epochs,

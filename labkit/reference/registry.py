@@ -26,9 +26,9 @@ REFERENCE_NAMES: tuple[str, ...] = (
 )
 
 
-def reference_record(name: str) -> dict:
+def reference_record(name: str, directory: Path = MODELS_DIR) -> dict:
     """The JSON record written next to checkpoint ``name`` by ``python -m labkit.train_reference``."""
-    path = MODELS_DIR / f"{name}.json"
+    path = Path(directory) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(
             f"No record for {name!r} at {path}. Train it with "
@@ -37,13 +37,13 @@ def reference_record(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def load_reference_model(name: str) -> tuple[nn.Module, dict, str]:
-    """(model in float32 on the CPU, its record, its default CAM layer) for a shipped checkpoint."""
+def load_reference_model(name: str, directory: Path = MODELS_DIR) -> tuple[nn.Module, dict, str]:
+    """(model in float32 on the CPU, its record, its default CAM layer) for a checkpoint in ``directory``."""
     if name not in REFERENCE_NAMES:
         raise ValueError(f"Unknown reference classifier {name!r}; choose one of {', '.join(REFERENCE_NAMES)}.")
-    record = reference_record(name)
+    record = reference_record(name, directory)
     builder, cam_layer = ARCHITECTURES[record["arch"]]
     model = builder(len(record["classes"]))
-    state = torch.load(MODELS_DIR / f"{name}.pt", map_location="cpu", weights_only=True)
+    state = torch.load(Path(directory) / f"{name}.pt", map_location="cpu", weights_only=True)
     model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in state.items()})
     return model.eval(), record, cam_layer

@@ -61,3 +61,29 @@ def images():
 @pytest.fixture
 def identity() -> Normalization:
     return IDENTITY
+
+
+@pytest.fixture(scope="session")
+def shapes_resnet18_batch():
+    """The shipped shapes ResNet-18 and 24 test images: (classifier, inputs, labels, masks)."""
+    from labkit.data import ShapesDataset
+    from labkit.models import load_model
+
+    clf = load_model("shapes_resnet18", device="cpu")
+    test = ShapesDataset("test", n=24)
+    return clf, clf.preprocess(test.images), test.labels, test.masks
+
+
+@pytest.fixture
+def beats_random():
+    """Check a method's energy-based pointing score against random maps', by a wide margin."""
+    from labkit.metrics import energy_pointing_game
+
+    def check(maps: torch.Tensor, masks: torch.Tensor) -> tuple[float, float]:
+        generator = torch.Generator().manual_seed(0)
+        score = energy_pointing_game(maps, masks).mean().item()
+        chance = energy_pointing_game(torch.rand(maps.shape, generator=generator), masks).mean().item()
+        assert score > 2 * chance and score > chance + 0.15, (score, chance)
+        return score, chance
+
+    return check
