@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -72,7 +73,7 @@ class _PetsWithMasks(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         image, (label, trimap) = self.pets[index]
-        trimap = torch.as_tensor(list(self.trimap(trimap).getdata())).view(*self.trimap.size)
+        trimap = torch.from_numpy(np.array(self.trimap(trimap)))
         return self.image(image.convert("RGB")), label, trimap != 2  # 1 pet, 2 background, 3 border
 
 
