@@ -176,7 +176,8 @@ def generate_shapes(
     Labels are balanced (``i % len(classes)`` in a shuffled order) and index ``classes``.
     The object is painted in one flat colour, then Gaussian pixel ``noise`` (standard
     deviation, in [0, 1] units) is added everywhere. With ``shortcut=True`` the class cue
-    (:func:`cue_boxes`) is painted on every image. The result depends only on the arguments.
+    (:func:`cue_boxes`) is painted on every image (it is not part of the object's mask). The
+    result depends only on the arguments.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
@@ -202,7 +203,10 @@ def generate_shapes(
     images = torch.where(masks[:, None], colour[:, :, None, None], images)
     images = images + noise * torch.randn(images.shape, generator=generator)
     if shortcut:
-        cue = torch.tensor(CUE_COLOUR)[:, None, None]
-        for index, (top, left, height, width) in enumerate(cue_boxes(labels, size, len(classes)).tolist()):
-            images[index, :, top : top + height, left : left + width] = cue
+        top, left, height, width = cue_boxes(labels, size, len(classes)).T[:, :, None]
+        pixels = torch.arange(size)
+        rows = (pixels >= top) & (pixels < top + height)
+        cols = (pixels >= left) & (pixels < left + width)
+        cue = rows[:, :, None] & cols[:, None, :]
+        images = torch.where(cue[:, None], torch.tensor(CUE_COLOUR)[:, None, None], images)
     return ShapesBatch(images.clamp(0, 1), labels, masks)
