@@ -1,7 +1,7 @@
 """Benchmark: shapes generation speed and insertion/deletion on 100 images.
 
     python -m bench.metrics                       # shapes ResNet-18, 100 test images, 32 px
-    python -m bench.metrics --images 20 --generate 0
+    python -m bench.metrics --images 0              # generation speed only
 
 Prints images/s of ``labkit.data.generate_shapes`` (32 and 64 px) and the seconds that
 ``labkit.metrics.insertion`` and ``deletion`` take on the test images with occlusion maps.
@@ -32,7 +32,7 @@ def generation_speed(size: int, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="shapes_resnet18")
-    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--images", type=int, default=100, help="test images for insertion/deletion (0: skip)")
     parser.add_argument("--pixels-per-step", type=int, default=None, help="default: 1 %% of the pixels")
     parser.add_argument("--generate", type=int, default=5000, help="images to generate per size (0: skip)")
     parser.add_argument("--device", default=None)
@@ -42,6 +42,8 @@ def main() -> None:
     if args.generate:
         for size in (32, 64):
             print(f"generate_shapes at {size} px: {generation_speed(size, args.generate):,.0f} images/s")
+    if not args.images:
+        return
     clf = load_model(args.model, device=device)
     test = ShapesDataset("test", n=args.images)
     inputs, labels = clf.preprocess(test.images).to(device), test.labels.to(device)
