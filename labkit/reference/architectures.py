@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torchvision
 from torch import nn
 
 
 def small_resnet18(n_classes: int) -> nn.Module:
     """ResNet-18 (He et al., 2016) with a 3x3 stride-1 stem for small images."""
+    import torchvision
+
     model = torchvision.models.resnet18(weights=None, num_classes=n_classes)
     model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     return model
@@ -25,6 +26,8 @@ def small_resnet18(n_classes: int) -> nn.Module:
 
 def small_mobilenet_v2(n_classes: int) -> nn.Module:
     """MobileNet-V2 (Sandler et al., 2018) whose second block keeps the resolution, for small images."""
+    import torchvision
+
     model = torchvision.models.mobilenet_v2(weights=None, num_classes=n_classes)
     model.features[2].conv[1][0].stride = (1, 1)
     return model
