@@ -19,6 +19,7 @@ from torch import nn
 
 from labkit.device import default_device, model_device
 from labkit.images import Normalization
+from labkit.reference.registry import REFERENCE_NAMES, load_reference_model
 
 DEFAULT_MODEL = "efficientnet_lite0"
 
@@ -132,9 +133,19 @@ def load_model(name: str = DEFAULT_MODEL, device: str | torch.device | None = No
     >>> clf = load_model()                      # EfficientNet-Lite0, offline
     >>> clf.top_k(sample_image("coffee"))[0][0]
     (967, 'espresso', 0.94...)
+
+    The small classifiers trained on labkit's shapes dataset (``REFERENCE_NAMES``, e.g.
+    ``"shapes_resnet18"``) load the same way, from the checkpoints in ``assets/models``.
     """
+    if name in REFERENCE_NAMES:
+        from labkit.data.dataset import SHAPES_NORMALIZATION
+
+        model, record, cam_layer = load_reference_model(name)
+        model = model.to(device if device is not None else default_device())
+        return Classifier(name, model, SHAPES_NORMALIZATION, list(record["classes"]), cam_layer)
     if name not in _MODELS:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
+        names = ", ".join((*MODEL_NAMES, *REFERENCE_NAMES))
+        raise ValueError(f"Unknown model {name!r}; choose one of {names}.")
     build, normalization, cam_layer = _MODELS[name]
     model = build().eval().to(device if device is not None else default_device())
     return Classifier(name, model, normalization, imagenet_classes(), cam_layer)

@@ -1,0 +1,1 @@
+"""Small classifiers trained on the shapes dataset: architectures, training, loading."""
