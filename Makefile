@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LABS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: lab test lint notebooks solutions grading-demo bench clean
+.PHONY: lab test lint notebooks solutions grading-demo bench reference-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,19 @@ notebooks: $(STAMP)
 
 ## Instructors: autograde the solution and the blank release of every lab in a scratch course.
 grading-demo: $(STAMP)
-	$(BIN)/python -m labkit.grading_demo $(LABS)
+	$(BIN)/python -m labkit.course demo $(LABS)
 
+## Speed against Captum / pytorch-grad-cam, and of the metrics (prints tables; not part of the tests).
 bench: $(STAMP)
 	$(BIN)/python -m bench.occlusion
+	$(BIN)/python -m bench.metrics
+
+## Re-train the small reference classifiers of assets/models/ (the commands their records name).
+reference-models: $(STAMP)
+	$(BIN)/python -m labkit.train_reference --arch resnet18 --train-size 6000 --epochs 4 --batch-size 32 --lr 2e-3
+	$(BIN)/python -m labkit.train_reference --arch mobilenet_v2 --train-size 6000 --epochs 10 --batch-size 32 --lr 2e-3
+	$(BIN)/python -m labkit.train_reference --arch mobilenet_v2 --shortcut --train-size 6000 --epochs 4 \
+	  --batch-size 32 --lr 2e-3
 
 clean:
 	rm -rf $(VENV)

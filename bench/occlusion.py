@@ -21,17 +21,19 @@ from labkit.attribution.occlusion import occlusion_positions
 from labkit.batching import auto_batch_size
 
 
-def best_time(run: Callable[[], object], repeats: int, device: torch.device) -> float:
-    times = []
+def best_times(runs: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
+    """Best wall time of each run over ``repeats`` rounds; rounds interleave the runs, so load drifts hit all."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, run in runs.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            run()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -75,10 +77,12 @@ def main() -> None:
             perturbations_per_eval=per_eval,
         )
 
+    runs = {"labkit": labkit_run, "floor": floor_run}
+    runs |= {f"captum {per_eval}": captum_run(per_eval) for per_eval in (1, 4, 16, 64)}
     with torch.no_grad():
-        ours = best_time(labkit_run, args.repeats, device)
-        floor = best_time(floor_run, args.repeats, device)
-        peers = {per_eval: best_time(captum_run(per_eval), args.repeats, device) for per_eval in (1, 4, 16, 64)}
+        times = best_times(runs, args.repeats, device)
+    ours, floor = times["labkit"], times["floor"]
+    peers = {per_eval: times[f"captum {per_eval}"] for per_eval in (1, 4, 16, 64)}
     best_per_eval = min(peers, key=peers.get)
 
     print(f"{'method':34s} {'seconds':>8s} {'maps/s':>8s}")
