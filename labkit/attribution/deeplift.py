@@ -153,8 +153,8 @@ def deeplift(
 
     ``baseline`` (the reference x') is a number or a tensor (3, 1, 1), (3, H, W) or
     (B, 3, H, W), in preprocessed units. Equal to Captum's ``DeepLift`` on networks of ReLU
-    and non-overlapping max pooling (Captum overwrites instead of adding where pooling
-    windows overlap, and has no ReLU6 rule).
+    without max pooling; Captum has no ReLU6 rule, and its max-pooling rule does not keep
+    summation-to-delta (its delta is about 1e-3 of the score on VGG-11; ours is float error).
     """
     inputs = as_batch(inputs).to(model_device(model))
     references = as_baseline(baseline, inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import timm
 import torch
+import torchvision
 from captum.attr import DeepLift, DeepLiftShap
 from torch import nn
 
@@ -20,7 +21,19 @@ def efficientnet_relu() -> nn.Module:
     return timm.create_model("tf_efficientnet_lite0", pretrained=False, act_layer=nn.ReLU).eval()
 
 
-@pytest.mark.parametrize("name", ["vgg11", "efficientnet_relu"])
+@pytest.fixture(scope="module")
+def vgg11_avgpool() -> nn.Module:
+    """VGG-11 with average pooling: Captum's max-pooling rule breaks summation-to-delta (its delta is
+    ~1e-3 of the scores on VGG-11, ours ~1e-7), so the two are compared where the rules agree."""
+    torch.manual_seed(0)
+    model = torchvision.models.vgg11(weights=None).eval()
+    for index, module in enumerate(model.features):
+        if isinstance(module, nn.MaxPool2d):
+            model.features[index] = nn.AvgPool2d(2)
+    return model
+
+
+@pytest.mark.parametrize("name", ["vgg11_avgpool", "efficientnet_relu"])
 def test_deeplift_equals_captum(name, request, inputs):
     model = request.getfixturevalue(name)
     x = inputs[:, :, :64, :64]
