@@ -141,8 +141,6 @@ def main() -> None:
     x = clf.preprocess(images).to(device)
     with torch.no_grad():
         t = model(x).argmax(dim=1)
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
     b, n, cam_layer, channel_layer = len(x), args.steps, clf.cam_layer, args.channels_layer
     layer = get_layer(model, cam_layer)
     floors = Floors(model, x, t)

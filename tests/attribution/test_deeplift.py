@@ -36,7 +36,7 @@ def vgg11_avgpool() -> nn.Module:
 @pytest.mark.parametrize("name", ["vgg11_avgpool", "efficientnet_relu"])
 def test_deeplift_equals_captum(name, request, inputs):
     model = request.getfixturevalue(name)
-    x = inputs[:, :, :64, :64]
+    x = inputs[:, :, :32, :32]
     targets = targets_of(model, x)
     baseline = torch.full_like(x, 0.3)
     theirs = DeepLift(model).attribute(x, baselines=baseline, target=targets)
@@ -44,8 +44,8 @@ def test_deeplift_equals_captum(name, request, inputs):
 
 
 def test_deeplift_shap_equals_captum(efficientnet_relu, inputs):
-    x = inputs[:, :, :64, :64]
-    references = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    x = inputs[:, :, :32, :32]
+    references = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     targets = targets_of(efficientnet_relu, x)
     theirs = DeepLiftShap(efficientnet_relu).attribute(x, baselines=references, target=targets)
     ours = deeplift_shap(efficientnet_relu, x, targets, references=references, reduce="none", batch_size=4)
@@ -55,12 +55,12 @@ def test_deeplift_shap_equals_captum(efficientnet_relu, inputs):
 def test_summation_to_delta(arch, inputs):
     """sum_i C_i = S_c(x) - S_c(x'): ReLU6, reused in-place ReLU, overlapping max pooling included."""
     _name, model = arch
-    x = inputs[:, :, :64, :64]
+    x = inputs[:, :, :32, :32]
     _attributions, gap = deeplift(model, x, baseline=torch.full_like(x, -0.2), return_gap=True)
     with torch.no_grad():
         scale = model(x).abs().max()
     assert float(gap.abs().max()) < 1e-4 * float(scale) + 1e-5
-    _, gap = deeplift_shap(model, x, references=torch.randn(2, 3, 64, 64), return_gap=True)
+    _, gap = deeplift_shap(model, x, references=torch.randn(2, 3, 32, 32), return_gap=True)
     assert float(gap.abs().max()) < 1e-4 * float(scale) + 1e-5
 
 

@@ -30,7 +30,7 @@ METHODS = [
 OPTIONS = {
     "smoothgrad": {"n_samples": 2},
     "integrated_gradients": {"n_steps": 2},
-    "deeplift_shap": {"references": torch.zeros(2, 3, 64, 64)},
+    "deeplift_shap": {"references": torch.zeros(2, 3, 32, 32)},
 }
 
 
@@ -56,14 +56,14 @@ def training_resnet(resnet18):
 @pytest.mark.parametrize("name", METHODS)
 def test_model_is_restored(name, training_resnet):
     model = training_resnet
-    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     before = _state(model)
     model.eval()
     with torch.no_grad():
         outputs = model(x)
     model.train()
     maps = getattr(attribution, name)(model, x, **OPTIONS.get(name, {}))
-    assert maps.shape == (2, 64, 64)
+    assert maps.shape == (2, 32, 32)
     assert _state(model) == before
     model.eval()
     with torch.no_grad():
