@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="images per call (sample photos, repeated)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--steps", type=int, default=16, help="IG steps and SmoothGrad samples")
-    parser.add_argument("--channels-layer", default="blocks.6", help="layer of Score-CAM and Ablation-CAM")
+    parser.add_argument("--channels-layer", default="blocks.5", help="layer of Score-CAM and Ablation-CAM")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per method (after a warm-up)")
     parser.add_argument("--only", nargs="*", help="method names to run (default: all)")
     args = parser.parse_args()
@@ -214,13 +214,13 @@ def main() -> None:
             "deeplift",
             lambda: lk.deeplift(model, x, t),
             {"DeepLift*": lambda: captum.DeepLift(model).attribute(x, target=t)},
-            floors.backwards(2 * b, 2 * b),
+            floors.backwards(2 * b, 2 * max(bs["grad"](2 * b) // 2, 1)),
         ),
         (
             "deeplift_shap",
             lambda: lk.deeplift_shap(model, x, t, references=references),
             {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
-            floors.backwards(2 * b * len(references), 2 * (bs["grad"](2 * b * len(references)) // 2)),
+            floors.backwards(2 * b * len(references), 2 * max(bs["grad"](2 * b * len(references)) // 2, 1)),
         ),
         ("cam", lambda: lk.cam(model, x, t), {}, floors.forwards(b, b)),
         (
