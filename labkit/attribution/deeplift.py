@@ -131,8 +131,8 @@ def _run(
         if not return_gap:
             return reduce_channels(attributions, reduce)
         reference_scores = target_scores(model, references[pairs[1]], resolved[pairs[0]])
-        mean_reference = torch.zeros(n_images, device=device).index_add_(0, pairs[0], reference_scores)
-        change = target_scores(model, inputs, resolved) - mean_reference * n_images / len(pairs[0])
+        summed = torch.zeros(n_images, device=device).index_add_(0, pairs[0], reference_scores)
+        change = target_scores(model, inputs, resolved) - summed / (len(pairs[0]) // n_images)
     return reduce_channels(attributions, reduce), attributions.flatten(1).sum(dim=1) - change
 
 

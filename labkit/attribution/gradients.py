@@ -104,8 +104,8 @@ def smoothgrad(
     """SmoothGrad maps (B, H, W): the gradient averaged over ``n_samples`` noisy copies, reduced.
 
     sigma = ``noise_level`` * (max(x) - min(x)) per image (Smilkov et al. found 10-20 %
-    best). Noise is drawn from ``generator`` (default: torch's global generator, so
-    ``torch.manual_seed`` fixes it) on the model's device, copies in image-major order
+    best). Noise is drawn from ``generator`` (a generator on the model's device; default:
+    torch's global generator, so ``torch.manual_seed`` fixes it), copies in image-major order
     (as Captum's ``NoiseTunnel``); ``batch_size`` copies per pass (default: what fits).
     """
     check_reduce(reduce)
