@@ -35,8 +35,8 @@ def default_layer(model: nn.Module, inputs: torch.Tensor | None = None) -> str:
     """The name of the last feature layer before the pooling/head: the default layer of the CAM family.
 
     Found with one probe forward pass (of ``inputs``, or of a gray 224 x 224 image): among
-    the modules in the order they finish, the last one whose output is 4-D with a spatial
-    size above 1 x 1, that is not a pooling layer and does not just pass on a pooling
+    the modules in the order they finish, the last one whose output is 4-D (B, C, h, w),
+    that is not a pooling layer and does not just pass on a pooling
     layer's output (as a ``Sequential`` ending in max pooling does). For the models
     :func:`labkit.load_model` loads this is ``Classifier.cam_layer``.
     """
@@ -52,7 +52,7 @@ def default_layer(model: nn.Module, inputs: torch.Tensor | None = None) -> str:
             return
         if _is_pooling(module):
             pooled.append(output)
-        elif output.ndim == 4 and output.shape[-2:].numel() > 1:
+        elif output.ndim == 4:
             finished.append((names[module], output))
 
     if inputs is None:
