@@ -1,0 +1,322 @@
+"""Time labkit's attribution methods against Captum / pytorch-grad-cam and against their floor.
+
+    python -m bench.attribution [--device cpu|cuda] [--batch N] [--size PX] [--only NAME ...]
+
+One process, one model (the offline EfficientNet-Lite0, trained weights), one batch of
+sample images, the same settings for labkit and its peer. For each method it prints
+labkit's time, the peer's (its batch options tuned: the best of a few), peer / labkit, the
+*floor* (the bare forward/backward passes the method needs at the same batch size) and
+labkit / floor. Each time is the best of ``--repeats`` runs after one warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+
+import torch
+from captum import attr as captum
+from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+import labkit.attribution as lk
+from labkit import load_model, sample_batch
+from labkit.batching import auto_batch_size
+from labkit.layers import get_layer
+
+Run = Callable[[], object]
+
+
+def timed(run: Run, device: torch.device, repeats: int) -> float:
+    """Best wall time of ``repeats`` runs after a warm-up run (GPU work synchronised)."""
+    best = math.inf
+    for attempt in range(repeats + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if attempt:
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+class Floors:
+    """The bare passes a method needs: forwards (no grad) or forward+backward to the input or a layer."""
+
+    def __init__(self, model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        self.model, self.inputs, self.targets = model, inputs, targets
+
+    def _chunks(self, copies: int, batch: int) -> list[torch.Tensor]:
+        image = self.inputs[:1]
+        return [image.expand(min(batch, copies - s), -1, -1, -1).contiguous() for s in range(0, copies, batch)]
+
+    def forwards(self, copies: int, batch: int) -> Run:
+        chunks = self._chunks(copies, batch)
+
+        def run() -> None:
+            with torch.no_grad():
+                for chunk in chunks:
+                    self.model(chunk)
+
+        return run
+
+    def backwards(self, copies: int, batch: int, layer: str | None = None) -> Run:
+        chunks = self._chunks(copies, batch)
+        module = get_layer(self.model, layer) if layer else None
+
+        def run() -> None:
+            for chunk in chunks:
+                store: list[torch.Tensor] = []
+
+                def cut(_module: torch.nn.Module, _inputs: tuple, output: torch.Tensor, kept=store) -> torch.Tensor:
+                    kept.append(output.detach().requires_grad_())
+                    return kept[-1]
+
+                handle = module.register_forward_hook(cut) if module is not None else None
+                leaf = chunk.detach().requires_grad_() if module is None else chunk
+                try:
+                    score = self.model(leaf)[:, 0].sum()
+                    torch.autograd.grad(score, store[-1] if store else leaf)
+                finally:
+                    if handle is not None:
+                        handle.remove()
+
+        return run
+
+    def above_layer(self, layer: str, copies: int, batch: int) -> Run:
+        """Per image and chunk: the layers below ``layer`` on one image, the layers above on the chunk."""
+        module = get_layer(self.model, layer)
+        sizes = [min(batch, copies - s) for s in range(0, copies, batch)]
+
+        def run() -> None:
+            with torch.no_grad():
+                for image in self.inputs:
+                    for size in sizes:
+                        handle = module.register_forward_hook(lambda m, i, o, n=size: o.expand(n, -1, -1, -1))
+                        try:
+                            self.model(image[None])
+                        finally:
+                            handle.remove()
+
+        return run
+
+
+def fastest(configs: dict[str, Run], device: torch.device, repeats: int) -> tuple[float, str]:
+    """The best time among a peer's configurations and its label."""
+    times = {label: timed(run, device, repeats) for label, run in configs.items()}
+    label = min(times, key=times.get)
+    return times[label], label
+
+
+def grad_cam_library(cls, model, layer, inputs, targets, **attributes) -> Run:
+    def run() -> None:
+        method = cls(model=model, target_layers=[get_layer(model, layer)])
+        for name, value in attributes.items():
+            setattr(method, name, value)
+        method(input_tensor=inputs, targets=[ClassifierOutputTarget(int(t)) for t in targets])
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch", type=int, default=2, help="images per call (sample photos, repeated)")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--steps", type=int, default=16, help="IG steps and SmoothGrad samples")
+    parser.add_argument("--channels-layer", default="blocks.5", help="layer of Score-CAM and Ablation-CAM")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per method (after a warm-up)")
+    parser.add_argument("--only", nargs="*", help="method names to run (default: all)")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    clf = load_model(device=device)
+    model = clf.model
+    names = ["chelsea", "coffee", "rocket", "astronaut", "motorcycle", "cat_and_coffee"]
+    images = sample_batch([names[i % len(names)] for i in range(args.batch)], size=args.size)
+    x = clf.preprocess(images).to(device)
+    with torch.no_grad():
+        t = model(x).argmax(dim=1)
+    b, n, cam_layer, channel_layer = len(x), args.steps, clf.cam_layer, args.channels_layer
+    layer = get_layer(model, cam_layer)
+    floors = Floors(model, x, t)
+    bs = {
+        "grad": lambda copies: auto_batch_size(model, x[:1], with_grad=True, limit=copies),
+        "plain": lambda copies: auto_batch_size(model, x[:1], limit=copies),
+    }
+    channels = get_layer(model, channel_layer)
+    store: list[torch.Tensor] = []
+    handle = channels.register_forward_hook(lambda m, i, o: store.append(o))
+    with torch.no_grad():
+        model(x[:1])
+    handle.remove()
+    k = store[0].shape[1]
+    references = torch.stack([x.mean(0), torch.zeros_like(x[0]), x[0].flip(-1), x[-1].flip(-2)])
+    patch = 32
+    windows = (math.ceil((args.size - patch) / patch) + 1) ** 2
+    sigma = 0.15 * float(x.amax() - x.amin())
+
+    def nt(batch):
+        sal = captum.Saliency(model)
+        return lambda: captum.NoiseTunnel(sal).attribute(
+            x, nt_type="smoothgrad", nt_samples=n, stdevs=sigma, target=t, nt_samples_batch_size=batch
+        )
+
+    rows = [
+        (
+            "saliency",
+            lambda: lk.saliency(model, x, t),
+            {"Saliency": lambda: captum.Saliency(model).attribute(x, target=t)},
+            floors.backwards(b, b),
+        ),
+        (
+            "gradient_x_input",
+            lambda: lk.gradient_x_input(model, x, t),
+            {"InputXGradient": lambda: captum.InputXGradient(model).attribute(x, target=t)},
+            floors.backwards(b, b),
+        ),
+        (
+            "smoothgrad",
+            lambda: lk.smoothgrad(model, x, t, n_samples=n),
+            {"NoiseTunnel all": nt(None), "NoiseTunnel 4": nt(4)},
+            floors.backwards(b * n, bs["grad"](b * n)),
+        ),
+        (
+            "guided_backprop",
+            lambda: lk.guided_backprop(model, x, t),
+            {"GuidedBackprop*": lambda: captum.GuidedBackprop(model).attribute(x, target=t)},
+            floors.backwards(b, b),
+        ),
+        (
+            "deconvnet",
+            lambda: lk.deconvnet(model, x, t),
+            {"Deconvolution*": lambda: captum.Deconvolution(model).attribute(x, target=t)},
+            floors.backwards(b, b),
+        ),
+        (
+            "integrated_gradients",
+            lambda: lk.integrated_gradients(model, x, t, n_steps=n),
+            {
+                f"IG ibs={c}": (
+                    lambda c=c: captum.IntegratedGradients(model).attribute(
+                        x, target=t, n_steps=n, internal_batch_size=c
+                    )
+                )
+                for c in (None, 8)
+            },
+            floors.backwards(b * n, bs["grad"](b * n)),
+        ),
+        (
+            "deeplift",
+            lambda: lk.deeplift(model, x, t),
+            {"DeepLift*": lambda: captum.DeepLift(model).attribute(x, target=t)},
+            floors.backwards(2 * b, 2 * max(bs["grad"](2 * b) // 2, 1)),
+        ),
+        (
+            "deeplift_shap",
+            lambda: lk.deeplift_shap(model, x, t, references=references),
+            {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
+            floors.backwards(2 * b * len(references), 2 * max(bs["grad"](2 * b * len(references)) // 2, 1)),
+        ),
+        ("cam", lambda: lk.cam(model, x, t), {}, floors.forwards(b, b)),
+        (
+            "grad_cam",
+            lambda: lk.grad_cam(model, x, t),
+            {
+                "GradCAM": grad_cam_library(GradCAM, model, cam_layer, x, t),
+                "LayerGradCam": lambda: captum.LayerGradCam(model, layer).attribute(
+                    x, target=t, relu_attributions=True
+                ),
+            },
+            floors.backwards(b, b, cam_layer),
+        ),
+        (
+            "grad_cam_pp",
+            lambda: lk.grad_cam_pp(model, x, t),
+            {"GradCAMPlusPlus": grad_cam_library(GradCAMPlusPlus, model, cam_layer, x, t)},
+            floors.backwards(b, b, cam_layer),
+        ),
+        (
+            "xgrad_cam",
+            lambda: lk.xgrad_cam(model, x, t),
+            {"XGradCAM": grad_cam_library(XGradCAM, model, cam_layer, x, t)},
+            floors.backwards(b, b, cam_layer),
+        ),
+        (
+            "layer_cam",
+            lambda: lk.layer_cam(model, x, t),
+            {"LayerCAM": grad_cam_library(LayerCAM, model, cam_layer, x, t)},
+            floors.backwards(b, b, cam_layer),
+        ),
+        (
+            "guided_grad_cam",
+            lambda: lk.guided_grad_cam(model, x, t),
+            {"GuidedGradCam*": lambda: captum.GuidedGradCam(model, layer).attribute(x, target=t)},
+            lambda: (floors.backwards(b, b, cam_layer)(), floors.backwards(b, b)()),
+        ),
+        (
+            "score_cam",
+            lambda: lk.score_cam(model, x, t, layer=channel_layer),
+            {
+                f"ScoreCAM bs={c}": grad_cam_library(ScoreCAM, model, channel_layer, x, t, batch_size=c)
+                for c in (16, 64)
+            },
+            floors.forwards(b * k, bs["plain"](b * k)),
+        ),
+        (
+            "ablation_cam",
+            lambda: lk.ablation_cam(model, x, t, layer=channel_layer),
+            {
+                f"AblationCAM bs={c}": grad_cam_library(AblationCAM, model, channel_layer, x, t, batch_size=c)
+                for c in (32, 64)
+            },
+            floors.above_layer(channel_layer, k, bs["plain"](k)),
+        ),
+        (
+            "occlusion",
+            lambda: lk.occlusion(model, x, t, patch=patch, stride=patch, score="logit"),
+            {
+                f"Occlusion ppe={c}": (
+                    lambda c=c: captum.Occlusion(model).attribute(
+                        x,
+                        sliding_window_shapes=(3, patch, patch),
+                        strides=(3, patch, patch),
+                        target=t,
+                        perturbations_per_eval=c,
+                    )
+                )
+                for c in (8, windows)
+            },
+            floors.forwards(b * windows, bs["plain"](b * windows)),
+        ),
+    ]
+    print(
+        f"device={device} model={clf.name} batch={b} size={args.size} steps/samples={n} cam_layer={cam_layer} "
+        f"channel_layer={channel_layer} (K={k}) occlusion patch=stride={patch} references={len(references)} "
+        f"repeats={args.repeats} torch={torch.__version__} threads={torch.get_num_threads()}"
+    )
+    columns = ("labkit s", "peer s", "peer/labkit", "floor s", "labkit/floor")
+    header = f"{'method':22s} " + " ".join(f"{c:>{max(9, len(c))}s}" for c in columns) + "  peer"
+    print(header)
+    print("-" * len(header))
+    floors.backwards(b, b)()  # warm up the model
+    for name, ours, peers, floor in rows:
+        if args.only and name not in args.only:
+            continue
+        ours_s = timed(ours, device, args.repeats)
+        floor_s = timed(floor, device, args.repeats)
+        if peers:
+            peer_s, label = fastest(peers, device, args.repeats)
+            peer_cols = f"{peer_s:9.3f} {peer_s / ours_s:11.2f}"
+        else:
+            label, peer_cols = "(none)", f"{'-':>9s} {'-':>11s}"
+        print(f"{name:22s} {ours_s:9.3f} {peer_cols} {floor_s:9.3f} {ours_s / floor_s:12.2f}  {label}", flush=True)
+    print("* the peer has no rule for ReLU6 (EfficientNet-Lite0's activation): it computes something cheaper.")
+
+
+if __name__ == "__main__":
+    main()

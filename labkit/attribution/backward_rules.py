@@ -1,0 +1,157 @@
+"""Backward rules for ReLU-like modules, and guided backpropagation and deconvnet with them.
+
+The seminar deck's table of backward rules for a ReLU y = max(0, x), with g = dS/dy:
+
+    gradient                 dS/dx = g * 1[x > 0]
+    deconvnet (Zeiler & Fergus 2014)              R = ReLU(g)
+    guided backpropagation (Springenberg et al. 2015, "Striving for Simplicity")
+                                                  R = ReLU(g) * 1[x > 0]
+
+ReLU6 (and any ``nn.Hardtanh``) passes where min < x < max, so its guided rule is
+ReLU(g) * 1[min < x < max]. The mechanism: while a rule is active, each ReLU-like module
+runs out of place and a forward hook routes its output through an autograd function whose
+backward applies the rule *instead of* the module's own backward. A forward hook fires on
+every call, so a module reused several times in a network (torchvision ResNet's
+``relu``) gets the rule at each use; ``inplace=True`` modules are switched to out of place
+for the call and restored after.
+
+Not covered: activations called as functions (``F.relu``, ``torch.relu`` in ``forward``)
+are invisible to hooks and keep their ordinary gradient; this cannot be detected. Other
+activation modules (GELU, SiLU, Sigmoid, ...) have no rule here and raise a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from labkit.attribution.channels import reduce_channels
+from labkit.attribution.gradients import input_gradients
+from labkit.device import model_device
+from labkit.grading import reference
+from labkit.guards import Hooks, model_guard
+from labkit.images import as_batch
+from labkit.targets import Targets
+
+#: A rule: (module, its input, its output, dS/d output) -> the gradient passed to the input.
+Rule = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+RELU_LIKE = (nn.ReLU, nn.Hardtanh)  # nn.ReLU6 is an nn.Hardtanh
+OTHER_ACTIVATIONS = (
+    nn.GELU,
+    nn.SiLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.ELU,
+    nn.CELU,
+    nn.SELU,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Mish,
+    nn.Softplus,
+)
+
+
+def passing(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """Where the activation passes its input (its derivative, 0 or 1), read from its output."""
+    if isinstance(module, nn.Hardtanh):
+        return ((output > module.min_val) & (output < module.max_val)).to(output.dtype)
+    return (output > 0).to(output.dtype)
+
+
+def guided_rule(module: nn.Module, _inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    return grad.clamp(min=0) * passing(module, output)
+
+
+def deconvnet_rule(
+    _module: nn.Module, _inputs: torch.Tensor, _output: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    return grad.clamp(min=0)
+
+
+class _RuleFunction(torch.autograd.Function):
+    """Identity on the module's output whose backward sends ``rule(...)`` to the module's input."""
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, output: torch.Tensor, module: nn.Module, rule: Rule) -> torch.Tensor:
+        ctx.save_for_backward(inputs, output)
+        ctx.module, ctx.rule = module, rule
+        return output.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        inputs, output = ctx.saved_tensors
+        return ctx.rule(ctx.module, inputs, output, grad), None, None, None
+
+
+@contextmanager
+def backward_rules(model: nn.Module, hooks: Hooks, rules: dict[type[nn.Module], Rule], method: str) -> Iterator[None]:
+    """Inside the block, modules of the types in ``rules`` back-propagate with their rule.
+
+    Activation modules without a rule raise a ValueError naming them; ``inplace`` flags
+    are restored on exit (hooks are removed by :func:`labkit.guards.model_guard`).
+    """
+    unsupported = sorted(
+        {
+            type(module).__name__
+            for module in model.modules()
+            if isinstance(module, OTHER_ACTIVATIONS) and not isinstance(module, tuple(rules))
+        }
+    )
+    if unsupported:
+        raise ValueError(
+            f"{method} has backward rules for {', '.join(t.__name__ for t in rules)} only; this model also uses "
+            f"{', '.join(unsupported)}. Use a gradient method (saliency, integrated_gradients) for it."
+        )
+    modules = [module for module in model.modules() if isinstance(module, tuple(rules))]
+    inplace = {module: module.inplace for module in modules if hasattr(module, "inplace")}
+
+    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        rule = next(rule for kind, rule in rules.items() if isinstance(module, kind))
+        return _RuleFunction.apply(inputs[0], output, module, rule)
+
+    try:
+        for module in modules:
+            if module in inplace:
+                module.inplace = False
+            hooks.forward(module, hook)
+        yield
+    finally:
+        for module, flag in inplace.items():
+            module.inplace = flag
+
+
+def rule_gradients(model: nn.Module, inputs: torch.Tensor, targets: Targets, rule: Rule, method: str) -> torch.Tensor:
+    """dS/dx (B, 3, H, W) with ``rule`` at every ReLU-like module (one forward and one backward pass)."""
+    inputs = as_batch(inputs).to(model_device(model))
+    with model_guard(model) as hooks, backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, rule), method):
+        gradients, _targets = input_gradients(model, inputs, targets)
+    return gradients
+
+
+@reference
+def guided_backprop(
+    model: nn.Module, inputs: torch.Tensor, targets: Targets = None, *, reduce: str = "max_abs"
+) -> torch.Tensor:
+    """Guided backpropagation maps (B, H, W): the input gradient with the guided ReLU rule
+    ReLU(g) * 1[x > 0] (ReLU6: 1[0 < x < 6]) at every ReLU-like module.
+
+    ``reduce`` turns the (B, 3, H, W) gradient into maps (see :mod:`labkit.attribution.channels`;
+    ``"none"`` keeps the channels). Equal to Captum's ``GuidedBackprop`` on ReLU networks.
+    """
+    return reduce_channels(rule_gradients(model, inputs, targets, guided_rule, "guided_backprop"), reduce)
+
+
+@reference
+def deconvnet(
+    model: nn.Module, inputs: torch.Tensor, targets: Targets = None, *, reduce: str = "max_abs"
+) -> torch.Tensor:
+    """Deconvnet maps (B, H, W): the input "gradient" with the rule ReLU(g) at every ReLU-like
+    module (Zeiler & Fergus 2014). Equal to Captum's ``Deconvolution`` on ReLU networks."""
+    return reduce_channels(rule_gradients(model, inputs, targets, deconvnet_rule, "deconvnet"), reduce)
