@@ -46,6 +46,7 @@ grading-demo: $(STAMP)
 ## Speed against Captum / pytorch-grad-cam, and of the metrics (prints tables; not part of the tests).
 bench: $(STAMP)
 	$(BIN)/python -m bench.occlusion
+	$(BIN)/python -m bench.attribution
 	$(BIN)/python -m bench.metrics
 
 ## Re-train the small reference classifiers of assets/models/ (the commands their records name).
