@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from collections.abc import Callable
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would drown the table
 
 import torch
 from captum import attr as captum
@@ -222,10 +225,10 @@ def main() -> None:
             {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
             floors.backwards(2 * b * len(references), 2 * max(bs["grad"](2 * b * len(references)) // 2, 1)),
         ),
-        ("cam", lambda: lk.cam(model, x, t), {}, floors.forwards(b, b)),
+        ("cam", lambda: lk.cam(model, x, t, layer=cam_layer), {}, floors.forwards(b, b)),
         (
             "grad_cam",
-            lambda: lk.grad_cam(model, x, t),
+            lambda: lk.grad_cam(model, x, t, layer=cam_layer),
             {
                 "GradCAM": grad_cam_library(GradCAM, model, cam_layer, x, t),
                 "LayerGradCam": lambda: captum.LayerGradCam(model, layer).attribute(
@@ -236,25 +239,25 @@ def main() -> None:
         ),
         (
             "grad_cam_pp",
-            lambda: lk.grad_cam_pp(model, x, t),
+            lambda: lk.grad_cam_pp(model, x, t, layer=cam_layer),
             {"GradCAMPlusPlus": grad_cam_library(GradCAMPlusPlus, model, cam_layer, x, t)},
             floors.backwards(b, b, cam_layer),
         ),
         (
             "xgrad_cam",
-            lambda: lk.xgrad_cam(model, x, t),
+            lambda: lk.xgrad_cam(model, x, t, layer=cam_layer),
             {"XGradCAM": grad_cam_library(XGradCAM, model, cam_layer, x, t)},
             floors.backwards(b, b, cam_layer),
         ),
         (
             "layer_cam",
-            lambda: lk.layer_cam(model, x, t),
+            lambda: lk.layer_cam(model, x, t, layer=cam_layer),
             {"LayerCAM": grad_cam_library(LayerCAM, model, cam_layer, x, t)},
             floors.backwards(b, b, cam_layer),
         ),
         (
             "guided_grad_cam",
-            lambda: lk.guided_grad_cam(model, x, t),
+            lambda: lk.guided_grad_cam(model, x, t, layer=cam_layer),
             {"GuidedGradCam*": lambda: captum.GuidedGradCam(model, layer).attribute(x, target=t)},
             lambda: (floors.backwards(b, b, cam_layer)(), floors.backwards(b, b)()),
         ),
