@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import time
 from collections.abc import Callable
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would drown the table
@@ -25,6 +24,7 @@ from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, LayerCAM, Sc
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import labkit.attribution as lk
+from bench.timing import wall_time
 from labkit import load_model, sample_batch
 from labkit.batching import auto_batch_size
 from labkit.layers import get_layer
@@ -34,17 +34,8 @@ Run = Callable[[], object]
 
 def timed(run: Run, device: torch.device, repeats: int) -> float:
     """Best wall time of ``repeats`` runs after a warm-up run (GPU work synchronised)."""
-    best = math.inf
-    for attempt in range(repeats + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if attempt:
-            best = min(best, time.perf_counter() - start)
-    return best
+    wall_time(run, device)
+    return min(wall_time(run, device) for _ in range(repeats))
 
 
 class Floors:

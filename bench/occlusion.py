@@ -10,13 +10,13 @@ labkit's batch size.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import torch
 from captum.attr import Occlusion
 
 import labkit
+from bench.timing import wall_time
 from labkit.attribution.occlusion import occlusion_positions
 from labkit.batching import auto_batch_size
 
@@ -26,13 +26,7 @@ def best_times(runs: dict[str, Callable[[], object]], repeats: int, device: torc
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            run()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(wall_time(run, device))
     return {name: min(values) for name, values in times.items()}
 
 
