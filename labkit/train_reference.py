@@ -2,7 +2,7 @@
 
     python -m labkit.train_reference --arch resnet18                 # shapes_resnet18
     python -m labkit.train_reference --arch mobilenet_v2             # shapes_mobilenet_v2
-    python -m labkit.train_reference --arch resnet18 --shortcut      # shapes_resnet18_shortcut
+    python -m labkit.train_reference --arch mobilenet_v2 --shortcut  # shapes_mobilenet_v2_shortcut
 
 The run is seeded and uses the GPU when there is one. It writes ``<name>.pt`` (float16
 state dict) and ``<name>.json`` (command, seed, epochs, accuracies, time, device) and
