@@ -10,13 +10,13 @@ from labkit.widgets import SliderPlot, occlusion_explorer
 
 def test_occlusion_sliders_redraw_and_reuse_the_cache(classifier, monkeypatch):
     calls = []
-    original = labkit.widgets.occlusion
+    original = labkit.widgets.occlusion.occlusion
 
     def counting(*args, **kwargs):
         calls.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(labkit.widgets, "occlusion", counting)
+    monkeypatch.setattr(labkit.widgets.occlusion, "occlusion", counting)
     explorer = occlusion_explorer(classifier, labkit.sample_image("coffee"), patch=112, stride=56)
     first = explorer.output.outputs
     assert len(calls) == 1 and first and "image/png" in first[0]["data"]
