@@ -65,10 +65,12 @@ def passing(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
     return (output > 0).to(output.dtype)
 
 
+@reference
 def guided_rule(module: nn.Module, _inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return grad.clamp(min=0) * passing(module, output)
 
 
+@reference
 def deconvnet_rule(
     _module: nn.Module, _inputs: torch.Tensor, _output: torch.Tensor, grad: torch.Tensor
 ) -> torch.Tensor:

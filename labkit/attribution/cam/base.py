@@ -33,6 +33,7 @@ from labkit.targets import Targets
 Weights = Callable[..., torch.Tensor]
 
 
+@reference
 def upsample_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear upsampling of (B, h, w) maps to (B, *size), half-pixel centres."""
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
