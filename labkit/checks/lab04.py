@@ -76,4 +76,6 @@ def check_confidence_metrics(student: Callable) -> None:
             ("AI", "AI = percentage of images where O > Y (strictly)."),
             ("AG", "AG = mean of max(0, O - Y) / (1 - Y), times 100: gains relative to what was left to gain."),
         ]:
-            assert_close(torch.tensor(float(got[key])), torch.tensor(expected[key]), f"{key} for {n} images", hint, 1e-3)
+            assert_close(
+                torch.tensor(float(got[key])), torch.tensor(expected[key]), f"{key} for {n} images", hint, 1e-3
+            )

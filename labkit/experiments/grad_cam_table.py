@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.round(2).to_csv(args.out)
+    given = argv if argv is not None else sys.argv[1:]
     record = {
-        "command": "python -m labkit.experiments.grad_cam_table " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python -m labkit.experiments.grad_cam_table", *given]),
         "model": classifier.name,
         "layer": classifier.cam_layer,
         "images": f"{args.images} random crops of scikit-image's photos (labkit.images.photo_crops, seed {args.seed})",

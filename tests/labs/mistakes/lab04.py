@@ -1,8 +1,7 @@
 """Lab 4's usual mistakes (Grad-CAM by hand, AD / AI / AG)."""
 
 CALLS_LABKIT_GRAD_CAM = (
-    "def grad_cam(model, layer, x, target):\n"
-    "    return labkit.attribution.grad_cam(model, x, target, layer=layer)\n"
+    "def grad_cam(model, layer, x, target):\n    return labkit.attribution.grad_cam(model, x, target, layer=layer)\n"
 )
 
 CALLS_LABKIT_CONFIDENCE = (
