@@ -30,37 +30,40 @@ def _tolerance(expected: torch.Tensor) -> float:
     return 1e-5 * max(1.0, float(expected.abs().max()))
 
 
-def check_saliency_map(student: Callable) -> None:
-    """``student(model, x (B, 3, H, W), targets (B,))`` -> (B, H, W): max over RGB of |dS_c/dx|."""
+FORBIDDEN = (saliency, gradient_x_input, smoothgrad)
+
+
+def _compare_on_cases(student: Callable, reference_method: Callable, name: str, hint: str) -> None:
+    """``student(model, x, targets)`` against ``reference_method(model, x, targets)`` on every gradient case."""
     for batch, height, width, seed in GRADIENT_CASES:
         model, x, targets = _case(batch, height, width, seed)
-        expected = saliency(model, x, targets)
-        got = call_student(student, (model, x, targets), (saliency, gradient_x_input, smoothgrad))
-        assert_close(
-            got,
-            expected,
-            f"saliency_map for a batch of {batch} image(s) of {height}x{width}",
-            "Differentiate the target's LOGIT (not its softmax probability) with respect to the input, one "
-            "target per image; then take the absolute value and the MAXIMUM over the 3 colour channels "
-            "(not the mean or the sum).",
-            atol=_tolerance(expected),
-        )
+        expected = reference_method(model, x, targets)
+        got = call_student(student, (model, x, targets), FORBIDDEN)
+        what = f"{name} for a batch of {batch} image(s) of {height}x{width}"
+        assert_close(got, expected, what, hint, atol=_tolerance(expected))
+
+
+def check_saliency_map(student: Callable) -> None:
+    """``student(model, x (B, 3, H, W), targets (B,))`` -> (B, H, W): max over RGB of |dS_c/dx|."""
+    _compare_on_cases(
+        student,
+        saliency,
+        "saliency_map",
+        "Differentiate the target's LOGIT (not its softmax probability) with respect to the input, one "
+        "target per image; then take the absolute value and the MAXIMUM over the 3 colour channels "
+        "(not the mean or the sum).",
+    )
 
 
 def check_gradient_x_input_map(student: Callable) -> None:
     """``student(model, x (B, 3, H, W), targets (B,))`` -> (B, H, W): sum over RGB of x * dS_c/dx."""
-    for batch, height, width, seed in GRADIENT_CASES:
-        model, x, targets = _case(batch, height, width, seed)
-        expected = gradient_x_input(model, x, targets)
-        got = call_student(student, (model, x, targets), (saliency, gradient_x_input, smoothgrad))
-        assert_close(
-            got,
-            expected,
-            f"gradient_x_input_map for a batch of {batch} image(s) of {height}x{width}",
-            "Multiply the gradient of the target's logit by the input, element by element, and SUM over the "
-            "colour channels; keep the sign (no absolute value).",
-            atol=_tolerance(expected),
-        )
+    _compare_on_cases(
+        student,
+        gradient_x_input,
+        "gradient_x_input_map",
+        "Multiply the gradient of the target's logit by the input, element by element, and SUM over the "
+        "colour channels; keep the sign (no absolute value).",
+    )
 
 
 def check_smoothgrad_map(student: Callable) -> None:
@@ -79,7 +82,7 @@ def check_smoothgrad_map(student: Callable) -> None:
             generator=same_noise,
             batch_size=len(noise) * n_samples,
         )
-        got = call_student(student, (model, x, targets, noise, level), (saliency, gradient_x_input, smoothgrad))
+        got = call_student(student, (model, x, targets, noise, level), FORBIDDEN)
         assert_close(
             got,
             expected,
