@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, passing
+from labkit.attribution.backward_rules import RELU_LIKE, ReplacingRule, backward_rules, passing
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
@@ -72,7 +72,7 @@ def maxpool_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, 
     return torch.where(delta.abs() < EPS, ordinary, torch.cat([spread, spread]) / delta)
 
 
-RULES = {**dict.fromkeys(RELU_LIKE, rescale_rule), nn.MaxPool2d: maxpool_rule}
+RULES = {**dict.fromkeys(RELU_LIKE, ReplacingRule(rescale_rule)), nn.MaxPool2d: ReplacingRule(maxpool_rule)}
 
 
 def _deeplift_pairs(
