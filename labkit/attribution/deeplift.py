@@ -33,7 +33,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_for
 
 EPS = 1e-10
 
@@ -122,8 +122,7 @@ def _run(
             torch.arange(n_references, device=device).repeat(n_images),
         )
     with model_guard(model) as hooks:
-        with torch.no_grad():
-            resolved = resolve_targets(model(inputs), targets)
+        resolved = targets_for(model, inputs, targets)
         size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=2 * len(pairs[0]))
         with backward_rules(model, hooks, RULES, "DeepLIFT"):
             total = _deeplift_pairs(model, inputs, references, resolved, pairs, size, progress)
