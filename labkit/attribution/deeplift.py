@@ -47,8 +47,9 @@ def rescale_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, 
     x, reference_x = _halves(inputs)
     y, reference_y = _halves(output)
     delta = x - reference_x
-    multiplier = torch.where(delta.abs() < EPS, passing(module, y), (y - reference_y) / delta)
-    return grad * torch.cat([multiplier, multiplier])
+    multiplier = (y - reference_y).div_(delta)
+    multiplier = torch.where(delta.abs_() < EPS, passing(module, y), multiplier)
+    return (grad.unflatten(0, (2, -1)) * multiplier).flatten(0, 1)
 
 
 def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
