@@ -43,12 +43,21 @@ def _halves(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return tensor.chunk(2)
 
 
+@reference
+def rescale_multiplier(
+    x: torch.Tensor, x_ref: torch.Tensor, y: torch.Tensor, y_ref: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """The rescale rule's multiplier of y = f(x): (y - y_ref) / (x - x_ref), or ``grad`` = f'(x) where
+    |x - x_ref| < EPS (there the secant is undefined and tends to the derivative)."""
+    delta = x - x_ref
+    multiplier = (y - y_ref).div_(delta)
+    return torch.where(delta.abs_() < EPS, grad, multiplier)
+
+
 def rescale_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     x, reference_x = _halves(inputs)
     y, reference_y = _halves(output)
-    delta = x - reference_x
-    multiplier = (y - reference_y).div_(delta)
-    multiplier = torch.where(delta.abs_() < EPS, passing(module, y), multiplier)
+    multiplier = rescale_multiplier(x, reference_x, y, reference_y, passing(module, y))
     return (grad.unflatten(0, (2, -1)) * multiplier).flatten(0, 1)
 
 

@@ -28,6 +28,7 @@ from labkit.targets import Targets, targets_for
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
 
+@reference
 def path_nodes(n_steps: int, method: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(alphas, weights) of the quadrature rule on [0, 1], float64, each (n_steps,)."""
     if method not in RULES:
