@@ -4,20 +4,24 @@
     python -m labkit.gad.experiments table1              # prints Table 1 from the recorded run
     python -m labkit.gad.experiments table2
     python -m labkit.gad.experiments run --dataset pets --train-images 2000 --images 512  # online, GPU
+    python -m labkit.gad.experiments run --load-models --fraction 0.1   # the shipped support models, top 10 %
 
 ``run`` trains the support models (alpha 2, 4, 6, 8; MSE, Adam 4e-5) on the training
 images, explains test images balanced over the two classes for BOTH outputs with the five
 methods (S, D, GxI, GB, IG) and every model, keeps GAD's pixels (top half in all maps),
-and scores RC and RS. It writes ``assets/results/gad/<dataset>_per_image.csv``,
-``<dataset>_table1.csv``, ``<dataset>_table2.csv`` and ``<dataset>.json`` (the command,
-its settings, the losses, the time). The paper used 512 images per dataset and 10 epochs
-on several thousand training images; the recorded shapes run is smaller (see its JSON).
+and scores RC and RS. It writes ``assets/results/gad/<name>_per_image.csv``,
+``<name>_table1.csv``, ``<name>_table2.csv`` and ``<name>.json`` (the command, its
+settings, the losses, the time), where ``<name>`` is the dataset, followed by
+``_top<percent>`` for a ``--fraction`` other than one half. ``--save-models`` stores the
+support models in ``assets/models/gad/``; ``--load-models`` uses those instead of training.
+The paper used 512 images per dataset and 10 epochs on several thousand training images;
+the recorded shapes run is smaller (see its JSON).
 
 Datasets: ``shapes`` is the two-class ground-truth subset (``labkit.data.gad_dataset``,
 circle vs triangle, 32 px) explained by the shipped ``shapes_mobilenet_v2`` restricted to
 those two outputs; ``pets`` is Oxford-IIIT Pet cats vs dogs (``labkit.data.oxford_pets``,
 downloaded once) explained by torchvision's ImageNet ResNet-18 with its cat and dog classes
-merged (``labkit.gad.two_class.pets_classifier``); both need the network the first time.
+merged (``labkit.gad.two_class.pets_classifier``); pets needs the network the first time.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from tqdm.auto import tqdm
 
 from labkit.data.dataset import gad_dataset
 from labkit.data.real import oxford_pets
-from labkit.gad.checkpoints import SUPPORT_DIR, save_support_models
+from labkit.gad.checkpoints import SUPPORT_DIR, load_support_models, save_support_models
 from labkit.gad.evaluation import gad_scores
 from labkit.gad.maps import METHODS, gad
 from labkit.gad.support import ALPHAS, SupportModel, train_support_models
 from labkit.gad.tables import table1, table2
 from labkit.gad.two_class import GAD_MODEL, pets_classifier, two_class_classifier
+from labkit.metrics.hull import GAD_FRACTION
 from labkit.models import Classifier
 
 #: Where the recorded results live (``assets/results/gad`` at the repository root).
@@ -64,10 +69,14 @@ def evaluate(
     *,
     methods: Sequence[str] = tuple(METHODS),
     ig_steps: int = 16,
+    fraction: float = GAD_FRACTION,
     batch_size: int = 32,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Per-image results (:data:`labkit.gad.tables.COLUMNS`) for every method and both outputs."""
+    """Per-image results (:data:`labkit.gad.tables.COLUMNS`) for every method and both outputs.
+
+    ``fraction`` is the share of most important pixels kept in each map (the paper: one half).
+    """
     rows = []
     models = [s.model for s in supports]
     alphas = [s.alpha for s in supports]
@@ -75,7 +84,8 @@ def evaluate(
     for method, target, start in tqdm(jobs, desc="GAD maps", disable=not progress):
         x = inputs[start : start + batch_size]
         targets = torch.full((len(x),), target, dtype=torch.long)
-        result = gad(METHODS[method], model, models, x, targets, alphas=alphas, **method_options(method, ig_steps))
+        options = method_options(method, ig_steps)
+        result = gad(METHODS[method], model, models, x, targets, alphas=alphas, fraction=fraction, **options)
         scores = gad_scores(model, x, result)
         for i in range(len(x)):
             rows.append(
@@ -125,9 +135,19 @@ def load_data(dataset: str, n_train: int, n_test: int, seed: int) -> tuple[Class
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}.")
 
 
+def results_name(dataset: str, fraction: float = GAD_FRACTION) -> str:
+    """``<dataset>`` for the paper's top half, ``<dataset>_top<percent>`` for another fraction."""
+    return dataset if fraction == GAD_FRACTION else f"{dataset}_top{round(100 * fraction)}"
+
+
 def _paths(dataset: str, directory: Path) -> dict[str, Path]:
     names = {"per_image": "_per_image.csv", "table1": "_table1.csv", "table2": "_table2.csv", "record": ".json"}
     return {key: directory / f"{dataset}{suffix}" for key, suffix in names.items()}
+
+
+def model_name(classifier: Classifier) -> str:
+    """The name the support models of ``classifier`` are stored under (its base model's name)."""
+    return classifier.name.split("[")[0]
 
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
@@ -139,19 +159,22 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     device = classifier.device
     train_inputs = classifier.preprocess(data["train"][0].to(device))
     test_inputs = classifier.preprocess(data["test"][0].to(device))
-    supports = train_support_models(
-        model,
-        train_inputs,
-        data["train"][1].to(device),
-        alphas=args.alphas,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-    )
+    if args.load_models:
+        supports = load_support_models(model, model_name(classifier))
+    else:
+        supports = train_support_models(
+            model,
+            train_inputs,
+            data["train"][1].to(device),
+            alphas=args.alphas,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        )
     with torch.no_grad():
         accuracy = float((model(test_inputs).argmax(1).cpu() == data["test"][1]).float().mean())
     trained = time.perf_counter() - start
-    results = evaluate(model, supports, test_inputs, data["test"][1], ig_steps=args.ig_steps)
+    results = evaluate(model, supports, test_inputs, data["test"][1], ig_steps=args.ig_steps, fraction=args.fraction)
     command = "python -m labkit.gad.experiments " + shlex.join(sys.argv[1:])
     record = {
         "command": command,
@@ -160,12 +183,13 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "classes": classifier.classes,
         "train_images": args.train_images,
         "test_images": len(test_inputs),
-        "alphas": list(args.alphas),
+        "alphas": [s.alpha for s in supports],
         "epochs": args.epochs,
         "lr": 4e-5,
         "batch_size": args.batch_size,
         "ig_steps": args.ig_steps,
-        "fraction": 0.5,
+        "fraction": args.fraction,
+        "support_models": f"loaded from {SUPPORT_DIR.name}/" if args.load_models else "trained by this command",
         "seed": args.seed,
         "original_test_accuracy": round(accuracy, 4),
         "support_losses": {f"{s.alpha:g}": [round(x, 4) for x in s.losses] for s in supports},
@@ -174,9 +198,9 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "device": f"{device} ({platform.machine()})",
         "torch_threads": torch.get_num_threads(),
     }
-    write(results, record, args.dataset, Path(args.out))
-    if args.save_models:
-        save_support_models(supports, classifier.name.split("[")[0], {"command": command, **record}, SUPPORT_DIR)
+    write(results, record, results_name(args.dataset, args.fraction), Path(args.out))
+    if args.save_models and not args.load_models:
+        save_support_models(supports, model_name(classifier), {"command": command, **record}, SUPPORT_DIR)
     return results
 
 
@@ -190,13 +214,15 @@ def write(results: pd.DataFrame, record: dict, dataset: str, directory: Path) ->
     paths["record"].write_text(json.dumps(record, indent=2) + "\n")
 
 
-def load_results(dataset: str = "shapes", directory: str | Path = RESULTS_DIR) -> tuple[pd.DataFrame, dict]:
-    """The recorded per-image results of ``dataset`` and their record (command, settings, time)."""
-    paths = _paths(dataset, Path(directory))
+def load_results(
+    dataset: str = "shapes", directory: str | Path = RESULTS_DIR, fraction: float = GAD_FRACTION
+) -> tuple[pd.DataFrame, dict]:
+    """The recorded per-image results of ``dataset`` (top ``fraction`` pixels) and their record (command, time)."""
+    paths = _paths(results_name(dataset, fraction), Path(directory))
     if not paths["per_image"].is_file():
         raise FileNotFoundError(
-            f"No recorded GAD results for {dataset!r} in {directory}. Make them with "
-            f"`python -m labkit.gad.experiments run --dataset {dataset}`."
+            f"No recorded GAD results for {dataset!r} (fraction {fraction}) in {directory}. Make them with "
+            f"`python -m labkit.gad.experiments run --dataset {dataset} --fraction {fraction}`."
         )
     return pd.read_csv(paths["per_image"]), json.loads(paths["record"].read_text())
 
@@ -212,13 +238,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--ig-steps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fraction", type=float, default=GAD_FRACTION, help="share of important pixels per map")
     parser.add_argument("--save-models", action="store_true", help="store the support models in assets/models/gad")
+    parser.add_argument("--load-models", action="store_true", help="use the stored support models, do not train")
     parser.add_argument("--out", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
     if args.command == "run":
         results = run(args)
     else:
-        results, _record = load_results(args.dataset, args.out)
+        results, _record = load_results(args.dataset, args.out, args.fraction)
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         if args.command in ("run", "table1"):
             print("Table 1: images where GAD's hull is smaller (GAD a) or not (Orig. a)\n", table1(results))
