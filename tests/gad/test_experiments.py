@@ -5,7 +5,7 @@ import torch
 
 from labkit.gad import train_support_models
 from labkit.gad.checkpoints import load_support_models, save_support_models
-from labkit.gad.experiments import evaluate, load_results, main, write
+from labkit.gad.experiments import evaluate, load_results, main, results_name, write
 from labkit.gad.tables import COLUMNS
 
 
@@ -23,6 +23,7 @@ def test_evaluate_writes_tables_and_the_command(two_class_model, small_batch, tm
     assert "Orig. 1" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="python -m labkit.gad.experiments run --dataset pets"):
         load_results("pets", tmp_path)
+    assert results_name("shapes") == "shapes" and results_name("shapes", 0.1) == "shapes_top10"
 
 
 def test_support_checkpoints_round_trip(two_class_model, small_batch, tmp_path):
