@@ -127,11 +127,15 @@ def load_data(dataset: str, n_train: int, n_test: int, seed: int) -> tuple[Class
         test = gad_dataset("test", n=n_test, seed=seed)
         return classifier, {"train": (train.images, train.labels), "test": (test.images, test.labels)}
     if dataset == "pets":
-        classifier = pets_classifier()
-        return classifier, {
-            "train": _balanced(oxford_pets("trainval", download=True), n_train, seed),
-            "test": _balanced(oxford_pets("test", download=True), n_test, seed),
-        }
+        try:
+            classifier = pets_classifier()
+            train, test = oxford_pets("trainval", download=True), oxford_pets("test", download=True)
+        except (OSError, RuntimeError) as error:
+            raise RuntimeError(
+                f"Cats vs dogs needs the network once (ImageNet ResNet-18 weights, Oxford-IIIT Pet): {error} "
+                "Offline, use the shapes dataset (dataset 'shapes', the default)."
+            ) from error
+        return classifier, {"train": _balanced(train, n_train, seed), "test": _balanced(test, n_test, seed)}
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}.")
 
 

@@ -23,6 +23,7 @@ from torch import nn
 from labkit.attribution import deconvnet, gradient_x_input, guided_backprop, integrated_gradients, saliency
 from labkit.device import model_device
 from labkit.grading import reference
+from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.hull import GAD_FRACTION, important_pixels
 from labkit.targets import Targets, resolve_targets
@@ -138,13 +139,13 @@ def gad(
     """
     if not supports:
         raise ValueError("GAD needs at least one support model (see labkit.gad.train_support_models).")
+    labels = [0.0, *(alphas if alphas is not None else range(1, len(supports) + 1))]
+    if len(labels) != len(supports) + 1:
+        raise ValueError(f"Got {len(labels) - 1} alphas for {len(supports)} support models.")
     inputs = as_batch(inputs)
-    with torch.no_grad():
+    with model_guard(model), torch.no_grad():
         targets = resolve_targets(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
     important = important_stack(maps, fraction, threshold)
     mask = agreed(important, agreement)
-    labels = [0.0, *(alphas if alphas is not None else range(1, len(supports) + 1))]
-    if len(labels) != len(supports) + 1:
-        raise ValueError(f"Got {len(labels) - 1} alphas for {len(supports)} support models.")
     return GADMaps([float(a) for a in labels], maps, important, mask, targets.cpu())
