@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from labkit.attribution.backward_rules import deconvnet, deconvnet_rule, guided_backprop, guided_rule
+from labkit.attribution.backward_rules import deconvnet, guided_backprop, passing
 from labkit.attribution.cam import upsample_maps
 from labkit.attribution.guided_grad_cam import guided_grad_cam
 from labkit.checks.common import assert_close, call_student, toy_classifier
@@ -21,11 +21,10 @@ RULES = ("backprop", "deconvnet", "guided")
 
 
 def _expected_rule(f: torch.Tensor, grad_out: torch.Tensor, rule: str) -> torch.Tensor:
-    relu = nn.ReLU()
-    if rule == "backprop":
-        return grad_out * (f > 0)
-    reference = deconvnet_rule if rule == "deconvnet" else guided_rule
-    return reference(relu, f, relu(f), grad_out)
+    """The seminar deck's table: the forward sign, the backward sign, or both decide."""
+    forward = passing(nn.ReLU(), f.clamp(min=0))
+    backward = (grad_out > 0).to(grad_out.dtype)
+    return grad_out * {"backprop": forward, "deconvnet": backward, "guided": forward * backward}[rule]
 
 
 def check_relu_backward(student: Callable) -> None:
@@ -37,7 +36,7 @@ def check_relu_backward(student: Callable) -> None:
         grad_out = torch.randn(shape, generator=generator)
         for rule in RULES:
             expected = _expected_rule(f, grad_out, rule)
-            got = call_student(student, (f, grad_out, rule), (guided_rule, deconvnet_rule))
+            got = call_student(student, (f, grad_out, rule), (passing,))
             assert_close(
                 got,
                 expected,
@@ -97,7 +96,7 @@ def check_guided_backprop(student: Callable) -> None:
         target = torch.tensor([seed % 4, (seed + 1) % 4, (seed + 3) % 4])
         expected = guided_backprop(model, x, target, reduce="none")
         flags = {module: module.inplace for module in model.modules() if hasattr(module, "inplace")}
-        got = call_student(student, (model, x, target), (guided_backprop, deconvnet, guided_grad_cam, guided_rule))
+        got = call_student(student, (model, x, target), (guided_backprop, deconvnet, guided_grad_cam, passing))
         assert hook_count(model) == 0, (
             f"Your function left hooks on {what}: remove every handle after the backward pass, "
             "also when an exception is raised (try/finally)."

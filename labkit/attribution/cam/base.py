@@ -39,6 +39,7 @@ def upsample_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+@reference
 def weighted_maps(weights: torch.Tensor, activations: torch.Tensor, relu: bool) -> torch.Tensor:
     """sum_k w_k A_k (B, h, w), ReLU'd if ``relu``."""
     maps = (weights * activations).sum(dim=1)

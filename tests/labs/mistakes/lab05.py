@@ -3,12 +3,13 @@
 CALLS_LABKIT_RULE = (
     "def relu_backward(f, grad_out, rule):\n"
     "    from torch import nn\n"
-    "    from labkit.attribution.backward_rules import deconvnet_rule, guided_rule\n"
-    "    if rule == 'backprop':\n"
-    "        return grad_out * (f > 0)\n"
-    "    chosen = guided_rule if rule == 'guided' else deconvnet_rule\n"
-    "    return chosen(nn.ReLU(), f, f.clamp(min=0), grad_out)\n"
+    "    from labkit.attribution.backward_rules import passing\n"
+    "    forward_mask = passing(nn.ReLU(), f.clamp(min=0))\n"
+    "    backward_mask = (grad_out > 0).to(grad_out.dtype)\n"
+    "    masks = {'backprop': forward_mask, 'deconvnet': backward_mask, 'guided': forward_mask * backward_mask}\n"
+    "    return grad_out * masks[rule]\n"
 )
+
 
 CALLS_LABKIT_GUIDED = (
     "def guided_backprop(model, x, target):\n"
