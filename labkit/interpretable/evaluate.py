@@ -1,0 +1,66 @@
+"""Scoring a trained classifier the way the deck's Tables 1-4 do: accuracy, then for each CAM
+method AD, AG, AI, insertion and deletion (lab 4's metrics), plus the pointing game on the
+shapes dataset's ground-truth masks.
+
+Conventions: the maps explain the *ground-truth* class of each test image (the class the
+loss trained); scores are softmax probabilities; AD, AG, AI, INS, DEL and the pointing game
+are percentages (insertion and deletion AUCs times 100, as in the deck). Insertion and
+deletion change ``pixels_per_step`` pixels per step (the deck does not say how many).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, score_cam, xgrad_cam
+from labkit.interpretable.data import Data
+from labkit.metrics import confidence_scores, deletion, insertion, pointing_game
+from labkit.reference.training import accuracy
+
+#: The deck's methods; Axiom-CAM is XGrad-CAM (Fu et al., 2020).
+METHODS: dict[str, Callable[..., torch.Tensor]] = {
+    "Grad-CAM": grad_cam,
+    "Grad-CAM++": grad_cam_pp,
+    "Score-CAM": score_cam,
+    "Ablation-CAM": ablation_cam,
+    "Axiom-CAM": xgrad_cam,
+}
+#: Column order of the tables (arrows: lower or higher is better).
+METRICS = ("AD", "AG", "AI", "INS", "DEL", "PG")
+
+
+def method_scores(
+    model: nn.Module,
+    data: Data,
+    method: str,
+    layer: str,
+    *,
+    n_images: int = 200,
+    pixels_per_step: int = 32,
+) -> dict[str, float]:
+    """AD, AG, AI, INS, DEL and pointing-game hits (percent) of ``method`` on the first ``n_images`` test images."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if data.test.masks is None:
+        raise ValueError("The pointing game needs ground-truth masks; use the shapes dataset.")
+    model.eval()
+    inputs = data.preprocess(data.test.images[:n_images])
+    labels, masks = data.test.labels[:n_images], data.test.masks[:n_images]
+    maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
+    confidence = confidence_scores(model, inputs, maps, labels, preprocess=data.preprocess)
+    return {
+        "AD": confidence.average_drop,
+        "AG": confidence.average_gain,
+        "AI": confidence.average_increase,
+        "INS": float(insertion(model, inputs, maps, labels, pixels_per_step=pixels_per_step).auc.mean() * 100),
+        "DEL": float(deletion(model, inputs, maps, labels, pixels_per_step=pixels_per_step).auc.mean() * 100),
+        "PG": float(pointing_game(maps, masks).mean() * 100),
+    }
+
+
+def accuracy_percent(model: nn.Module, data: Data) -> float:
+    """Top-1 accuracy on the test split, in percent."""
+    return 100 * accuracy(model, data.test.images, data.test.labels, preprocess=data.preprocess)

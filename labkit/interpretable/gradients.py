@@ -1,0 +1,103 @@
+"""The standard and the guided input gradients of the target logits, from ONE forward pass.
+
+Guided backpropagation (Springenberg et al. 2015) changes only the *backward* rule of each
+ReLU-like module (``labkit.attribution.backward_rules``: ReLU(g) * 1[x > 0] instead of
+g * 1[x > 0]); the forward pass is the network's own. So both gradients can come from the
+same forward pass: each ReLU-like module back-propagates with a :class:`SwitchableRule`
+that applies the guided rule for the first backward pass and the ordinary derivative for
+the second one. This is cheaper than two forward passes, and it keeps the model's mode as
+it is: during training, BatchNorm uses the batch statistics for *both* gradients (the
+guided target is the guided gradient of the very function being trained) and updates its
+running statistics once per step, as plain training does. Nothing here calls
+``model.eval()`` or freezes the parameters (unlike the attribution methods, which explain a
+fixed model): the trainer owns the model's state; hooks and ``inplace`` flags are restored
+on exit, also on error.
+
+The ordinary rule g * 1[x > 0] is written with differentiable operations, so the standard
+gradient supports double backpropagation (``create_graph=True``); the ReLU's mask is
+piecewise constant, so no second-order term is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from labkit.attribution.backward_rules import RELU_LIKE, Rule, backward_rules, guided_rule, passing
+from labkit.guards import Hooks
+
+
+def gradient_rule(module: nn.Module, _inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """The ReLU's own derivative, g * 1[x > 0] (ReLU6: 1[0 < x < 6]), differentiable in g."""
+    return grad * passing(module, output)
+
+
+class SwitchableRule:
+    """A backward rule that applies whichever rule :attr:`rule` holds when the backward pass runs."""
+
+    def __init__(self, rule: Rule = gradient_rule) -> None:
+        self.rule = rule
+
+    def __call__(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor):
+        return self.rule(module, inputs, output, grad)
+
+    @contextmanager
+    def using(self, rule: Rule) -> Iterator[None]:
+        previous, self.rule = self.rule, rule
+        try:
+            yield
+        finally:
+            self.rule = previous
+
+
+@dataclass
+class GradientPair:
+    """One forward pass: the logits (B, K), the standard gradient delta (in the graph when asked)
+    and the guided gradient delta' (detached), both (B, 3, H, W), of the logits of ``targets`` (B,)."""
+
+    logits: torch.Tensor
+    standard: torch.Tensor
+    guided: torch.Tensor
+    targets: torch.Tensor
+
+
+def _check_targets(targets: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    targets = torch.as_tensor(targets, device=logits.device)
+    if targets.dtype in (torch.float16, torch.float32, torch.float64, torch.bool) or targets.shape != logits.shape[:1]:
+        raise ValueError(
+            f"targets must be one class index per image, a long tensor of shape ({len(logits)},); "
+            f"got dtype {targets.dtype} and shape {tuple(targets.shape)}."
+        )
+    return targets.long()
+
+
+def gradient_pair(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *, create_graph: bool = True
+) -> GradientPair:
+    """delta = dS/dx (kept in the graph if ``create_graph``) and delta' = guided dS/dx (detached).
+
+    S = sum_i f(x_i)_{t_i}: each image's gradient is that of its own target logit (images do
+    not interact except through BatchNorm's batch statistics in train mode, which both
+    gradients share). The model is used in its current mode.
+    """
+    if inputs.ndim != 4:
+        raise ValueError(f"Expected a batch of images (B, C, H, W), got shape {tuple(inputs.shape)}.")
+    switch = SwitchableRule()
+    hooks = Hooks()
+    try:
+        with backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, switch), "interpretable_gradient_loss"):
+            leaf = inputs.detach().requires_grad_()
+            with torch.enable_grad():
+                logits = model(leaf)
+                targets = _check_targets(targets, logits)
+                score = logits.gather(1, targets[:, None]).sum()
+                with switch.using(guided_rule):
+                    (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)
+                (standard,) = torch.autograd.grad(score, leaf, create_graph=create_graph)
+    finally:
+        hooks.remove()
+    return GradientPair(logits, standard, guided.detach(), targets)
