@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from labkit.attribution.backward_rules import RELU_LIKE, Rule, backward_rules, guided_rule, passing
+from labkit.grading import reference
 from labkit.guards import Hooks
 
 
@@ -75,6 +76,7 @@ def _check_targets(targets: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return targets.long()
 
 
+@reference
 def gradient_pair(
     model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *, create_graph: bool = True
 ) -> GradientPair:

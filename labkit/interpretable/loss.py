@@ -39,18 +39,27 @@ class LossParts:
 
 @reference
 def interpretable_loss(
-    logits: torch.Tensor,
+    model: nn.Module,
+    images: torch.Tensor,
     targets: torch.Tensor,
-    standard: torch.Tensor,
     guided: torch.Tensor,
     error: str | ErrorFunction = "cosine",
     lam: float = 1.0,
 ) -> torch.Tensor:
-    """CE(logits, targets) + lam * mean_i error(standard_i, guided_i), with the guided gradient detached."""
-    errors = error_function(error)(standard, guided.detach())
+    """L(X, T) with the guided gradient ``guided`` (B, 3, H, W) given: the textbook form of the loss.
+
+    One forward pass; delta = d(target logits)/dX with ``create_graph=True`` so that the error
+    term reaches the weights; ``guided`` is detached (a constant target). Equal to
+    :func:`interpretable_gradient_loss` when ``guided`` is the guided gradient of the same model.
+    """
+    leaf = images.detach().requires_grad_()
+    logits = model(leaf)
+    (delta,) = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), leaf, create_graph=True)
+    errors = error_function(error)(delta, guided.detach())
     return F.cross_entropy(logits, targets) + lam * errors.mean()
 
 
+@reference
 def interpretable_gradient_loss(
     model: nn.Module,
     images: torch.Tensor,

@@ -5,7 +5,9 @@ Two recipes (:data:`RECIPES`):
 - ``"paper"``: the deck's set-up, which follows github.com/weiaicunzai/pytorch-cifar100:
   CIFAR-100 (online), 200 epochs, batch 128, SGD with momentum 0.9 and weight decay 5e-4,
   learning rate 0.1 multiplied by 0.2 at epochs 60, 120 and 160 (that repository's gamma;
-  the deck only says "reduced"), random crop and flip, from scratch. A GPU job.
+  the deck only says "reduced"), random crop and flip, from scratch. That repository also
+  warms the learning rate up linearly during the first epoch and rotates images by up to
+  15 degrees; neither is reproduced here. A GPU job.
 - ``"shapes"`` (the default): a scaled-down version that runs in a few minutes on a CPU.
   Training the small MobileNet-V2 from scratch on the shapes dataset takes about ten epochs
   of 6000 images (20 minutes on two cores), and the regulariser makes each step several

@@ -83,8 +83,19 @@ def test_guided_target_carries_no_gradient(batch):
     pair = gradient_pair(model, images, targets)
     assert pair.standard.requires_grad and not pair.guided.requires_grad
     guided = pair.guided.clone().requires_grad_()
-    interpretable_loss(pair.logits, targets, pair.standard, guided, "cosine", 1.0).backward()
+    interpretable_loss(model, images, targets, guided, "cosine", 1.0).backward()
     assert guided.grad is None
+
+
+@pytest.mark.parametrize("error", sorted(ERRORS))
+def test_textbook_loss_with_the_guided_gradient_given_is_the_same_loss(batch, error):
+    images, targets = batch
+    model = tiny_net(batch_norm=False, dtype=torch.float64)
+    images = images.double()
+    guided = gradient_pair(model, images, targets).guided
+    textbook = interpretable_loss(model, images, targets, guided, error, 0.3)
+    fast = interpretable_gradient_loss(model, images, targets, error, 0.3).loss
+    assert textbook.item() == pytest.approx(fast.item(), rel=1e-12)
 
 
 def test_guided_gradient_is_guided_backprop_in_the_current_mode(batch):
