@@ -68,8 +68,9 @@ class Experiment:
         )
         changes = {"arch": args.arch, "init": f"shapes_{args.arch}"} if args.arch and args.recipe == "shapes" else {}
         self.base = recipe(args.recipe, **changes)
+        base = self.base
         self.data = load_data(
-            self.base.dataset, train_size=self.base.train_size, eval_size=self.base.eval_size, seed=self.base.seed
+            base.dataset, train_size=base.train_size, eval_size=base.eval_size, seed=base.seed, download=True
         )
         self.layer = ARCHITECTURES[self.base.arch][1]
         self.started = time.perf_counter()
@@ -96,15 +97,16 @@ class Experiment:
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
         table.round(2).to_csv(out / f"{name}.csv", index=False)
-        device = next(iter(self.results.values())).record["device"]
         side = {
             "command": self.command,
-            "recipe": json.loads(json.dumps(self._changes() | {"name": self.args.recipe})),
-            "train_config": next(iter(self.results.values())).record["config"],
+            "recipe": self.args.recipe,
+            "runs": {
+                run: {key: result.record[key] for key in ("config", "seconds", "device")}
+                for run, result in self.results.items()
+            },
             "layer": self.layer,
             "targets": "ground-truth class",
             "pixels_per_step": self.args.pixels_per_step,
-            "device": device,
             "host": platform.machine(),
             "torch_threads": torch.get_num_threads(),
             "seconds_so_far": round(time.perf_counter() - self.started, 1),

@@ -156,11 +156,14 @@ def train(
 ) -> TrainResult:
     """Train with ``config``; checkpoints (and resumes) in ``run_dir`` when given.
 
-    ``data``: already loaded splits (default: loaded from the config); ``stop_after``: stop after
+    ``data``: already loaded splits (default: loaded from the config; CIFAR-100 is downloaded once, which
+    needs the network); ``stop_after``: stop after
     that many epochs in this call (the run can be resumed later, like after an interruption).
     """
     device = torch.device(device) if device else default_device()
-    data = data or load_data(config.dataset, train_size=config.train_size, eval_size=config.eval_size, seed=config.seed)
+    data = data or load_data(
+        config.dataset, train_size=config.train_size, eval_size=config.eval_size, seed=config.seed, download=True
+    )
     model = build_model(config, len(data.classes)).to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
