@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def arch_changes(recipe_name: str, arch: str | None) -> dict:
+    """The recipe's changes for ``arch``: the shapes recipe fine-tunes that architecture's shipped checkpoint."""
+    if arch is None:
+        return {}
+    return {"arch": arch, "init": f"shapes_{arch}" if recipe_name == "shapes" else None}
+
+
 class Experiment:
     """Trains (or reloads) the runs it needs and writes tables with their provenance."""
 
@@ -66,8 +73,7 @@ class Experiment:
         self.command = "python -m labkit.interpretable.experiments " + " ".join(
             argv if argv is not None else sys.argv[1:]
         )
-        changes = {"arch": args.arch, "init": f"shapes_{args.arch}"} if args.arch and args.recipe == "shapes" else {}
-        self.base = recipe(args.recipe, **changes)
+        self.base = recipe(args.recipe, **arch_changes(args.recipe, args.arch))
         base = self.base
         self.data = load_data(
             base.dataset, train_size=base.train_size, eval_size=base.eval_size, seed=base.seed, download=True

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from labkit.interpretable.errors import ERRORS
-from labkit.interpretable.experiments import RUNS_DIR
+from labkit.interpretable.experiments import RUNS_DIR, arch_changes
 from labkit.interpretable.trainer import RECIPES, recipe, train
 from labkit.reference.architectures import ARCHITECTURES
 
@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--run-dir", default=None)
     args = parser.parse_args(argv)
     changes: dict = {"error": args.error, "lam": args.lam}
-    if args.arch:
-        changes |= {"arch": args.arch, "init": None if args.recipe == "paper" else f"shapes_{args.arch}"}
+    changes |= arch_changes(args.recipe, args.arch)
     for key in ("epochs", "train_size", "seed"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
