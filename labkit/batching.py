@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import nn
 
@@ -16,8 +18,21 @@ CPU_BUDGET_BYTES = 768 * 2**20
 MEMORY_FRACTION = 0.5
 
 
+#: model -> {(input shape, dtype, device): activation bytes}, measured once per input kind.
+_MEASURED: weakref.WeakKeyDictionary[nn.Module, dict[tuple, int]] = weakref.WeakKeyDictionary()
+
+
 def activation_bytes(model: nn.Module, sample: torch.Tensor) -> int:
-    """Bytes of all module outputs in one forward pass of a single input ``sample``."""
+    """Bytes of all module outputs in one forward pass of a single input ``sample``
+    (measured on the first call for a model and an input shape, then remembered)."""
+    key = (tuple(sample.shape[1:]), sample.dtype, sample.device)
+    known = _MEASURED.setdefault(model, {})
+    if key not in known:
+        known[key] = _measure_activation_bytes(model, sample)
+    return known[key]
+
+
+def _measure_activation_bytes(model: nn.Module, sample: torch.Tensor) -> int:
     total = 0
 
     def count(_module: nn.Module, _inputs: tuple, output: object) -> None:

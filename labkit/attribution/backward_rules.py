@@ -8,12 +8,15 @@ The seminar deck's table of backward rules for a ReLU y = max(0, x), with g = dS
                                                   R = ReLU(g) * 1[x > 0]
 
 ReLU6 (and any ``nn.Hardtanh``) passes where min < x < max, so its guided rule is
-ReLU(g) * 1[min < x < max]. The mechanism: while a rule is active, each ReLU-like module
-runs out of place and a forward hook routes its output through an autograd function whose
-backward applies the rule *instead of* the module's own backward. A forward hook fires on
-every call, so a module reused several times in a network (torchvision ResNet's
-``relu``) gets the rule at each use; ``inplace=True`` modules are switched to out of place
-for the call and restored after.
+ReLU(g) * 1[min < x < max]. The mechanism: while rules are active, each ReLU-like module
+runs out of place and a forward hook attaches its rule to the module's output. Guided
+backpropagation only clips the incoming gradient (a tensor hook on the output) and keeps
+the module's own backward, which applies 1[x > 0]; deconvnet also skips the module's
+backward (a straight-through output); any other rule (DeepLIFT's) routes the output through
+an autograd function whose backward replaces the module's. The first two cost no more than
+a plain gradient. A forward hook fires on every call, so a module reused several times in a
+network (torchvision ResNet's ``relu``) gets the rule at each use; ``inplace=True`` modules
+are switched to out of place for the call and restored after.
 
 Not covered: activations called as functions (``F.relu``, ``torch.relu`` in ``forward``)
 are invisible to hooks and keep their ordinary gradient; this cannot be detected. Other
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -36,8 +40,8 @@ from labkit.guards import Hooks, model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets
 
-#: A rule: (module, its input, its output, dS/d output) -> the gradient passed to the input.
-Rule = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+#: A replacing rule: (module, its input, its output, dS/d output) -> the gradient passed to the input.
+ReplacingFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 RELU_LIKE = (nn.ReLU, nn.Hardtanh)  # nn.ReLU6 is an nn.Hardtanh
 OTHER_ACTIVATIONS = (
@@ -58,6 +62,7 @@ OTHER_ACTIVATIONS = (
 )
 
 
+@reference
 def passing(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
     """Where the activation passes its input (its derivative, 0 or 1), read from its output."""
     if isinstance(module, nn.Hardtanh):
@@ -65,29 +70,63 @@ def passing(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
     return (output > 0).to(output.dtype)
 
 
-def guided_rule(module: nn.Module, _inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    return grad.clamp(min=0) * passing(module, output)
-
-
-def deconvnet_rule(
-    _module: nn.Module, _inputs: torch.Tensor, _output: torch.Tensor, grad: torch.Tensor
-) -> torch.Tensor:
+def _clip_negative(grad: torch.Tensor) -> torch.Tensor:
     return grad.clamp(min=0)
 
 
-class _RuleFunction(torch.autograd.Function):
-    """Identity on the module's output whose backward sends ``rule(...)`` to the module's input."""
+class Rule(Protocol):
+    """A backward rule for a module: ``attach`` returns the tensor the module's caller gets
+    in place of ``output``, wired so that its backward applies the rule."""
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor: ...
+
+
+class GuidedRule:
+    """R = ReLU(g) * 1[x > 0]: clip g on the output, then the module's own backward masks it."""
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        output.register_hook(_clip_negative)
+        return output
+
+
+class DeconvnetRule:
+    """R = ReLU(g): the output's value, with an identity backward to the input, then clipped."""
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        straight = inputs + (output - inputs).detach()
+        straight.register_hook(_clip_negative)
+        return straight
+
+
+class _ReplacingFunction(torch.autograd.Function):
+    """Identity on the module's output whose backward sends ``function(...)`` to the module's input."""
 
     @staticmethod
-    def forward(ctx, inputs: torch.Tensor, output: torch.Tensor, module: nn.Module, rule: Rule) -> torch.Tensor:
+    def forward(
+        ctx, inputs: torch.Tensor, output: torch.Tensor, module: nn.Module, function: ReplacingFunction
+    ) -> torch.Tensor:
         ctx.save_for_backward(inputs, output)
-        ctx.module, ctx.rule = module, rule
+        ctx.module, ctx.function = module, function
         return output.clone()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
         inputs, output = ctx.saved_tensors
-        return ctx.rule(ctx.module, inputs, output, grad), None, None, None
+        return ctx.function(ctx.module, inputs, output, grad), None, None, None
+
+
+class ReplacingRule:
+    """Any rule given as a function of (module, input, output, g) that replaces the module's backward."""
+
+    def __init__(self, function: ReplacingFunction) -> None:
+        self.function = function
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        return _ReplacingFunction.apply(inputs, output, module, self.function)
+
+
+guided_rule = GuidedRule()
+deconvnet_rule = DeconvnetRule()
 
 
 @contextmanager
@@ -114,7 +153,7 @@ def backward_rules(model: nn.Module, hooks: Hooks, rules: dict[type[nn.Module], 
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
         rule = next(rule for kind, rule in rules.items() if isinstance(module, kind))
-        return _RuleFunction.apply(inputs[0], output, module, rule)
+        return rule.attach(module, inputs[0], output)
 
     try:
         for module in modules:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, passing
+from labkit.attribution.backward_rules import RELU_LIKE, ReplacingRule, backward_rules, passing
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
@@ -33,7 +33,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_for
 
 EPS = 1e-10
 
@@ -43,12 +43,22 @@ def _halves(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return tensor.chunk(2)
 
 
+@reference
+def rescale_multiplier(
+    x: torch.Tensor, x_ref: torch.Tensor, y: torch.Tensor, y_ref: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """The rescale rule's multiplier of y = f(x): (y - y_ref) / (x - x_ref), or ``grad`` = f'(x) where
+    |x - x_ref| < EPS (there the secant is undefined and tends to the derivative)."""
+    delta = x - x_ref
+    multiplier = (y - y_ref).div_(delta)
+    return torch.where(delta.abs_() < EPS, grad, multiplier)
+
+
 def rescale_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     x, reference_x = _halves(inputs)
     y, reference_y = _halves(output)
-    delta = x - reference_x
-    multiplier = torch.where(delta.abs() < EPS, passing(module, y), (y - reference_y) / delta)
-    return grad * torch.cat([multiplier, multiplier])
+    multiplier = rescale_multiplier(x, reference_x, y, reference_y, passing(module, y))
+    return (grad.unflatten(0, (2, -1)) * multiplier).flatten(0, 1)
 
 
 def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -72,7 +82,7 @@ def maxpool_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, 
     return torch.where(delta.abs() < EPS, ordinary, torch.cat([spread, spread]) / delta)
 
 
-RULES = {**dict.fromkeys(RELU_LIKE, rescale_rule), nn.MaxPool2d: maxpool_rule}
+RULES = {**dict.fromkeys(RELU_LIKE, ReplacingRule(rescale_rule)), nn.MaxPool2d: ReplacingRule(maxpool_rule)}
 
 
 def _deeplift_pairs(
@@ -122,8 +132,7 @@ def _run(
             torch.arange(n_references, device=device).repeat(n_images),
         )
     with model_guard(model) as hooks:
-        with torch.no_grad():
-            resolved = resolve_targets(model(inputs), targets)
+        resolved = targets_for(model, inputs, targets)
         size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=2 * len(pairs[0]))
         with backward_rules(model, hooks, RULES, "DeepLIFT"):
             total = _deeplift_pairs(model, inputs, references, resolved, pairs, size, progress)

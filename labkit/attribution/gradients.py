@@ -24,7 +24,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, check_range, resolve_targets, targets_for
 
 #: index (N,) of copies -> (their inputs (N, 3, H, W), their target classes (N,))
 MakeCopies = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -43,7 +43,9 @@ def input_gradients(model: nn.Module, inputs: torch.Tensor, targets: Targets) ->
 def copy_gradients(
     model: nn.Module, make: MakeCopies, n_copies: int, batch_size: int, *, progress: bool = False, desc: str = ""
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(index, dS/dx) for perturbed copies of the inputs, ``batch_size`` copies per pass."""
+    """(index, dS/dx) for perturbed copies of the inputs, ``batch_size`` copies per pass.
+
+    The targets' range is checked on the first pass (the only host synchronisation)."""
     device = model_device(model)
     starts = range(0, n_copies, batch_size)
     for start in tqdm(starts, desc=desc, disable=not progress, leave=False):
@@ -52,14 +54,10 @@ def copy_gradients(
         leaf = copies.detach().requires_grad_()
         with torch.enable_grad():
             outputs = model(leaf)
+            if start == 0:
+                check_range(targets, outputs.shape[1])
             (gradients,) = torch.autograd.grad(outputs.gather(1, targets[:, None]).sum(), leaf)
         yield index, gradients
-
-
-def predicted_targets(model: nn.Module, inputs: torch.Tensor, targets: Targets) -> torch.Tensor:
-    """Resolved targets (B,), checked against the model's outputs (one forward pass, no gradients)."""
-    with torch.no_grad():
-        return resolve_targets(model(inputs), targets)
 
 
 @reference
@@ -118,7 +116,7 @@ def smoothgrad(
     sigma = noise_level * (inputs.flatten(1).amax(dim=1) - inputs.flatten(1).amin(dim=1))
     total = torch.zeros_like(inputs)
     with model_guard(model):
-        resolved = predicted_targets(model, inputs, targets)
+        resolved = targets_for(model, inputs, targets)
 
         def make(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             images = index // n_samples

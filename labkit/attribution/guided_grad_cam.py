@@ -13,12 +13,11 @@ from torch import nn
 from labkit.attribution.backward_rules import guided_rule, rule_gradients
 from labkit.attribution.cam import grad_cam
 from labkit.attribution.channels import check_reduce, reduce_channels
-from labkit.attribution.gradients import predicted_targets
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets
+from labkit.targets import Targets, targets_for
 
 
 @reference
@@ -35,7 +34,7 @@ def guided_grad_cam(
     check_reduce(reduce)
     inputs = as_batch(inputs).to(model_device(model))
     with model_guard(model):
-        resolved = predicted_targets(model, inputs, targets)
+        resolved = targets_for(model, inputs, targets)
     maps = grad_cam(model, inputs, resolved, layer=layer)
     guided = rule_gradients(model, inputs, resolved, guided_rule, "guided_grad_cam")
     return reduce_channels(guided * maps[:, None], reduce)

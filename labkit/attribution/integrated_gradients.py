@@ -23,11 +23,12 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_for
 
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
 
+@reference
 def path_nodes(n_steps: int, method: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(alphas, weights) of the quadrature rule on [0, 1], float64, each (n_steps,)."""
     if method not in RULES:
@@ -82,8 +83,7 @@ def integrated_gradients(
     delta = inputs - baselines
     total = torch.zeros_like(inputs)
     with model_guard(model):
-        with torch.no_grad():
-            resolved = resolve_targets(model(inputs), targets)
+        resolved = targets_for(model, inputs, targets)
 
         def make(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             steps, images = index // n_images, index % n_images

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from labkit.grading import reference
 from labkit.images import Normalization
 from labkit.metrics.common import check_maps, minmax, resolved, scores_of, target_source
 from labkit.targets import Targets
@@ -44,6 +45,19 @@ class ConfidenceScores:
 
     def as_dict(self) -> dict[str, float]:
         return {"AD": self.average_drop, "AI": self.average_increase, "AG": self.average_gain}
+
+
+@reference
+def confidence_metrics(original: torch.Tensor, explained: torch.Tensor) -> dict[str, float]:
+    """AD, AI and AG (percent) from the scores Y = ``original`` (B,) and O = ``explained`` (B,)."""
+    limits = torch.finfo(original.dtype)
+    drop = (original - explained).clamp_min(0) / original.clamp_min(limits.tiny)
+    gain = (explained - original).clamp_min(0) / (1 - original).clamp_min(limits.eps)
+    return {
+        "AD": float(drop.mean() * 100),
+        "AI": float((explained > original).float().mean() * 100),
+        "AG": float(gain.mean() * 100),
+    }
 
 
 def explanation_inputs(inputs: torch.Tensor, maps: torch.Tensor, preprocess: Normalization) -> torch.Tensor:
@@ -72,12 +86,11 @@ def confidence_scores(
     explained = scores_of(
         model, lambda index: explained_inputs[index], targets_, batch_size=batch_size, progress=progress, desc="E(x)"
     )
-    drop = (original - explained).clamp_min(0) / original.clamp_min(torch.finfo(original.dtype).tiny)
-    gain = (explained - original).clamp_min(0) / (1 - original).clamp_min(torch.finfo(original.dtype).eps)
+    metrics = confidence_metrics(original, explained)
     return ConfidenceScores(
-        average_drop=float(drop.mean() * 100),
-        average_increase=float((explained > original).float().mean() * 100),
-        average_gain=float(gain.mean() * 100),
+        average_drop=metrics["AD"],
+        average_increase=metrics["AI"],
+        average_gain=metrics["AG"],
         original=original,
         explained=explained,
         targets=targets_,

@@ -22,6 +22,7 @@ from skimage.morphology import convex_hull_image
 from torch import nn
 
 from labkit.device import model_device
+from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.common import check_maps, minmax, select_score
@@ -40,6 +41,7 @@ class Hulls:
     important: torch.Tensor
 
 
+@reference
 def important_pixels(maps: torch.Tensor, *, fraction: float | None = None, threshold: float | None = None):
     """(B, H, W) bool: the ``fraction`` most important pixels, or those >= ``threshold`` * max.
 
@@ -103,6 +105,7 @@ def complexity_ratio(
     return gad.float() / original.float()
 
 
+@reference
 def sensitivity_ratio(
     model: nn.Module,
     inputs: torch.Tensor,

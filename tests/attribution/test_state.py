@@ -69,7 +69,7 @@ def test_model_is_restored(name, training_resnet):
     with torch.no_grad():
         torch.testing.assert_close(model(x), outputs)
     model.train()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Target class 5000 is out of range"):
         getattr(attribution, name)(model, x, targets=5000, **OPTIONS.get(name, {}))
     assert _state(model) == before
 

@@ -33,11 +33,13 @@ from labkit.targets import Targets
 Weights = Callable[..., torch.Tensor]
 
 
+@reference
 def upsample_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear upsampling of (B, h, w) maps to (B, *size), half-pixel centres."""
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+@reference
 def weighted_maps(weights: torch.Tensor, activations: torch.Tensor, relu: bool) -> torch.Tensor:
     """sum_k w_k A_k (B, h, w), ReLU'd if ``relu``."""
     maps = (weights * activations).sum(dim=1)

@@ -1,0 +1,88 @@
+"""Checks behind lab 3's autograded exercises (CAM: the weighted sum, the score identity, upsampling).
+
+Each ``check_*`` runs the student's function on feature maps of toy GAP + linear classifiers and on
+random maps the notebook never shows, with labkit's references forbidden inside the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from labkit.attribution.cam.base import upsample_maps, weighted_maps
+from labkit.attribution.cam.cam import cam
+from labkit.attribution.cam.identity import scores_from_cam
+from labkit.checks.common import assert_close, call_student, toy_classifier
+
+FORBIDDEN = (cam, weighted_maps, upsample_maps, scores_from_cam)
+
+#: (batch, height, width, classes, seed) of the toy cases.
+CASES = [(1, 6, 6, 4, 0), (3, 5, 7, 6, 1), (2, 9, 4, 5, 2)]
+
+
+def _features(batch: int, height: int, width: int, classes: int, seed: int):
+    """(model, inputs, features before the GAP (B, 8, h, w), targets (B,) that are NOT the predicted classes)."""
+    model = toy_classifier(seed, classes)
+    x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(400 + seed))
+    with torch.no_grad():
+        features = model[:4](x)
+        predicted = model(x).argmax(dim=1)
+    return model, x, features, (predicted + 1 + seed) % classes
+
+
+def check_class_activation_map(student: Callable) -> None:
+    """``student(features (B, K, h, w), weights (C, K), targets (B,))`` -> raw CAM maps (B, h, w)."""
+    for case in CASES:
+        model, x, features, targets = _features(*case)
+        expected = cam(model, x, targets, layer="3", relu=False, upsample=False)
+        weights = model[-1].weight.detach()
+        got = call_student(student, (features, weights, targets), FORBIDDEN)
+        assert_close(
+            got,
+            expected,
+            f"class_activation_map for {len(x)} image(s), {weights.shape[1]} channels, {weights.shape[0]} classes",
+            "M_c = sum_k W[c, k] A_k: the ROW of the weight matrix of each image's GIVEN target (not the predicted "
+            "class; weights has shape (classes, channels)), summed over the channels, with no ReLU.",
+        )
+
+
+def check_cam_score(student: Callable) -> None:
+    """``student(maps (B, h, w), bias (B,))`` -> (B,) scores mean_ij M + b."""
+    for seed, (batch, height, width) in enumerate([(1, 3, 3), (4, 5, 2), (2, 7, 7)]):
+        generator = torch.Generator().manual_seed(500 + seed)
+        maps = torch.randn(batch, height, width, generator=generator)
+        bias = torch.randn(batch, generator=generator)
+        expected = scores_from_cam(maps, bias)
+        got = call_student(student, (maps, bias), FORBIDDEN)
+        assert_close(
+            got,
+            expected,
+            f"cam_score for {batch} map(s) of {height}x{width}",
+            "S_c = (1/Z) sum_ij M_c,ij + b_c with Z = h * w (the MEAN over the positions of each map, not the sum), "
+            "on the raw map (no ReLU: negative evidence counts), plus that map's bias.",
+        )
+    model, x, _, targets = _features(*CASES[1])
+    maps = cam(model, x, targets, layer="3", relu=False, upsample=False)
+    with torch.no_grad():
+        logits = model(x).gather(1, targets[:, None])[:, 0]
+    got = call_student(student, (maps, model[-1].bias.detach()[targets]), FORBIDDEN)
+    assert_close(got, logits, "cam_score on a toy GAP + linear model", "The identity must give back the logits.")
+
+
+def check_upsample_cam(student: Callable) -> None:
+    """``student(maps (B, h, w), size)`` -> (B, *size): ReLU, then bilinear upsampling (half-pixel centres)."""
+    hint = (
+        "ReLU first (keep the positive evidence), then bilinear interpolation with align_corners=False "
+        "(F.interpolate on a (B, 1, h, w) tensor) to the image size; no normalisation."
+    )
+    for seed, (batch, height, width, size) in enumerate([(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5))]):
+        maps = torch.randn(batch, height, width, generator=torch.Generator().manual_seed(600 + seed))
+        expected = upsample_maps(maps.clamp(min=0), size)
+        got = call_student(student, (maps, size), FORBIDDEN)
+        assert_close(got, expected, f"upsample_cam of {batch} map(s) of {height}x{width} to {size}", hint)
+    model, x, _, targets = _features(*CASES[2])
+    raw = cam(model, x, targets, layer="3", relu=False, upsample=False)
+    expected = cam(model, x, targets, layer="3")
+    got = call_student(student, (raw, tuple(x.shape[-2:])), FORBIDDEN)
+    assert_close(got, expected, "upsample_cam of a toy model's CAM, compared with labkit.attribution.cam", hint)

@@ -1,0 +1,81 @@
+"""Checks behind lab 4's autograded exercises (Grad-CAM by hand, Average Drop / Increase / Gain).
+
+Each ``check_*`` runs the student's function on inputs the notebook never shows, with the
+labkit reference forbidden inside the call, and compares with the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from labkit.attribution.cam import grad_cam, upsample_maps
+from labkit.checks.common import assert_close, call_student
+from labkit.guards import hook_count
+from labkit.metrics.confidence import confidence_metrics
+
+#: (batch, height, width): the layer's maps are 4x smaller (rounded up), so they must be upsampled.
+GRAD_CAM_CASES = [(2, 20, 20), (3, 19, 23), (1, 16, 12)]
+
+
+def toy_cam_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """A small random CNN that downsamples by 4 (conv stride 2, in-place ReLU, twice; GAP; linear), in eval mode.
+
+    Its layer ``[3]`` (the second ReLU) gives the feature maps that Grad-CAM weights.
+    """
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 3, stride=2, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(6, 8, 3, stride=2, padding=1),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, classes),
+    ).eval()
+
+
+def check_grad_cam(student: Callable) -> None:
+    """``student(model, layer, x (B, 3, H, W), target (B,))`` -> (B, H, W) Grad-CAM maps."""
+    for seed, (batch, height, width) in enumerate(GRAD_CAM_CASES):
+        model = toy_cam_classifier(10 + seed)
+        layer = model[3]
+        x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(seed))
+        target = torch.arange(batch) % 4
+        expected = grad_cam(model, x, target, layer=layer)
+        got = call_student(student, (model, layer, x, target), (grad_cam, upsample_maps))
+        assert hook_count(model) == 0, (
+            "Your function left a hook on the model: remove it (handle.remove()), also when an exception "
+            "is raised (try/finally)."
+        )
+        assert_close(
+            got,
+            expected,
+            f"grad_cam for {batch} image(s) of {height}x{width}",
+            "alpha_k is the MEAN over positions of the gradient dS/dA_k (not of the activations, not a sum); "
+            "the map is ReLU(sum_k alpha_k A_k), upsampled bilinearly (align_corners=False) to the input size. "
+            "Each image uses its own target class.",
+        )
+
+
+def check_confidence_metrics(student: Callable) -> None:
+    """``student(y (N,), o (N,))`` -> {"AD": ..., "AI": ..., "AG": ...} in percent."""
+    for seed, n in enumerate([7, 20, 3]):
+        generator = torch.Generator().manual_seed(300 + seed)
+        y = torch.rand(n, generator=generator) * 0.9 + 0.05
+        o = torch.rand(n, generator=generator)
+        expected = confidence_metrics(y, o)
+        got = call_student(student, (y, o), (confidence_metrics,))
+        assert isinstance(got, dict) and set(got) >= {"AD", "AI", "AG"}, (
+            f"confidence_metrics should return a dict with keys 'AD', 'AI', 'AG', got {got!r}."
+        )
+        for key, hint in [
+            ("AD", "AD = mean of max(0, Y - O) / Y, times 100: only drops count, each relative to its Y."),
+            ("AI", "AI = percentage of images where O > Y (strictly)."),
+            ("AG", "AG = mean of max(0, O - Y) / (1 - Y), times 100: gains relative to what was left to gain."),
+        ]:
+            assert_close(
+                torch.tensor(float(got[key])), torch.tensor(expected[key]), f"{key} for {n} images", hint, 1e-3
+            )

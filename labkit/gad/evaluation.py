@@ -1,0 +1,63 @@
+"""GAD's complexity and sensitivity per image (Rodrigues et al., Section 5), from :class:`GADMaps`.
+
+The important pixels of the original map and GAD's pixels are wrapped in their convex
+hulls (masks M_orig and M_GAD, :func:`labkit.metrics.convex_hulls`); then
+
+    RC           = A(CH_GAD) / A(CH_orig)                       (< 1: GAD's region is smaller)
+    RS(GAD)      = RS(I, M_GAD, a)                              (:func:`labkit.metrics.sensitivity_ratio`)
+    RS(Sup.)     = RS(I, M_orig - M_GAD, a)                     (the supplementary region)
+
+with a the explained output and N_a the ORIGINAL model's raw output (logit). GAD's pixels
+are a subset of the original's important pixels, so M_GAD lies inside M_orig. An empty
+supplementary region (GAD kept the whole hull) gives RS(Sup.) = NaN; an empty GAD
+selection gives an empty hull, RC = 0 and RS(GAD) = NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from labkit.gad.maps import GADMaps
+from labkit.metrics.hull import Hulls, convex_hulls, sensitivity_ratio
+
+
+def mask_hulls(masks: torch.Tensor) -> Hulls:
+    """The convex hull of each (H, W) bool mask of ``masks`` (B, H, W); an empty mask has an empty hull."""
+    hulls = convex_hulls(masks.float(), threshold=1.0)  # a binary map's pixels >= its maximum: the mask itself
+    empty = ~masks.flatten(1).any(1)
+    hulls.masks[empty] = False
+    hulls.areas[empty] = 0
+    return Hulls(hulls.masks, hulls.areas, masks)
+
+
+@dataclass
+class GADScores:
+    """Per image (B,): hull areas, RC, and RS of GAD's hull and of the supplementary region."""
+
+    original_area: torch.Tensor
+    gad_area: torch.Tensor
+    complexity_ratio: torch.Tensor
+    rs_gad: torch.Tensor
+    rs_supplementary: torch.Tensor
+    original_hull: torch.Tensor
+    gad_hull: torch.Tensor
+
+
+def gad_scores(model: nn.Module, inputs: torch.Tensor, result: GADMaps) -> GADScores:
+    """RC and RS for each image of ``inputs`` (preprocessed, as given to :func:`labkit.gad.gad`)."""
+    original, selected = mask_hulls(result.original_mask), mask_hulls(result.mask)
+    supplementary = original.masks & ~selected.masks
+    rs_gad = sensitivity_ratio(model, inputs, selected.masks, result.targets)
+    rs_sup = sensitivity_ratio(model, inputs, supplementary, result.targets)
+    return GADScores(
+        original.areas.cpu(),
+        selected.areas.cpu(),
+        (selected.areas.float() / original.areas.float()).cpu(),
+        rs_gad.cpu(),
+        rs_sup.cpu(),
+        original.masks.cpu(),
+        selected.masks.cpu(),
+    )
