@@ -1,21 +1,21 @@
 """The standard and the guided input gradients of the target logits, from ONE forward pass.
 
-Guided backpropagation (Springenberg et al. 2015) changes only the *backward* rule of each
-ReLU-like module (``labkit.attribution.backward_rules``: ReLU(g) * 1[x > 0] instead of
-g * 1[x > 0]); the forward pass is the network's own. So both gradients can come from the
-same forward pass: each ReLU-like module back-propagates with a :class:`SwitchableRule`
-that applies the guided rule for the first backward pass and the ordinary derivative for
-the second one. This is cheaper than two forward passes, and it keeps the model's mode as
-it is: during training, BatchNorm uses the batch statistics for *both* gradients (the
-guided target is the guided gradient of the very function being trained) and updates its
-running statistics once per step, as plain training does. Nothing here calls
-``model.eval()`` or freezes the parameters (unlike the attribution methods, which explain a
-fixed model): the trainer owns the model's state; hooks and ``inplace`` flags are restored
-on exit, also on error.
+Guided backpropagation (Springenberg et al. 2015) changes only the *backward* pass of each
+ReLU-like module: labkit's guided rule (``labkit.attribution.backward_rules``) clips the
+gradient arriving at the module's output to ReLU(g) and lets the module's own backward apply
+1[x > 0]. The forward pass is the network's own, so both gradients can come from the same
+forward pass: :class:`SwitchableGuidedRule` attaches a clipping hook to every ReLU-like
+output that is active only for the first (guided) backward pass, and the second one is the
+ordinary gradient, through the modules' own (twice differentiable) backward, kept in the
+graph for double backpropagation. The ReLU's mask is piecewise constant, so no second-order
+term is lost.
 
-The ordinary rule g * 1[x > 0] is written with differentiable operations, so the standard
-gradient supports double backpropagation (``create_graph=True``); the ReLU's mask is
-piecewise constant, so no second-order term is lost.
+This is cheaper than two forward passes, and it keeps the model's mode as it is: during
+training, BatchNorm uses the batch statistics for *both* gradients (the guided target is the
+guided gradient of the very function being trained) and updates its running statistics once
+per step, as plain training does. Nothing here calls ``model.eval()`` or freezes the
+parameters (unlike the attribution methods, which explain a fixed model): the trainer owns
+the model's state; hooks and ``inplace`` flags are restored on exit, also on error.
 """
 
 from __future__ import annotations
@@ -27,32 +27,33 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from labkit.attribution.backward_rules import RELU_LIKE, Rule, backward_rules, guided_rule, passing
+from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
 from labkit.grading import reference
 from labkit.guards import Hooks
 
 
-def gradient_rule(module: nn.Module, _inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """The ReLU's own derivative, g * 1[x > 0] (ReLU6: 1[0 < x < 6]), differentiable in g."""
-    return grad * passing(module, output)
+class SwitchableGuidedRule:
+    """A backward rule (``labkit.attribution.backward_rules.Rule``) that is guided inside :meth:`guiding`
+    (the gradient at each ReLU-like output clipped to ReLU(g)) and the plain gradient elsewhere."""
 
+    def __init__(self) -> None:
+        self.guided = False
 
-class SwitchableRule:
-    """A backward rule that applies whichever rule :attr:`rule` holds when the backward pass runs."""
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        if output.requires_grad:
+            output.register_hook(self._clip)
+        return output
 
-    def __init__(self, rule: Rule = gradient_rule) -> None:
-        self.rule = rule
-
-    def __call__(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor):
-        return self.rule(module, inputs, output, grad)
+    def _clip(self, grad: torch.Tensor) -> torch.Tensor | None:
+        return grad.clamp(min=0) if self.guided else None
 
     @contextmanager
-    def using(self, rule: Rule) -> Iterator[None]:
-        previous, self.rule = self.rule, rule
+    def guiding(self) -> Iterator[None]:
+        self.guided = True
         try:
             yield
         finally:
-            self.rule = previous
+            self.guided = False
 
 
 @dataclass
@@ -88,16 +89,16 @@ def gradient_pair(
     """
     if inputs.ndim != 4:
         raise ValueError(f"Expected a batch of images (B, C, H, W), got shape {tuple(inputs.shape)}.")
-    switch = SwitchableRule()
+    rule = SwitchableGuidedRule()
     hooks = Hooks()
     try:
-        with backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, switch), "interpretable_gradient_loss"):
+        with backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, rule), "interpretable_gradient_loss"):
             leaf = inputs.detach().requires_grad_()
             with torch.enable_grad():
                 logits = model(leaf)
                 targets = _check_targets(targets, logits)
                 score = logits.gather(1, targets[:, None]).sum()
-                with switch.using(guided_rule):
+                with rule.guiding():
                     (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)
                 (standard,) = torch.autograd.grad(score, leaf, create_graph=create_graph)
     finally:
