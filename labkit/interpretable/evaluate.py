@@ -15,18 +15,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, score_cam, xgrad_cam
+from labkit.experiments import grad_cam_table
 from labkit.interpretable.data import Data
-from labkit.metrics import confidence_scores, deletion, insertion, pointing_game
+from labkit.metrics import pointing_game
 from labkit.reference.training import accuracy
 
-#: The deck's methods; Axiom-CAM is XGrad-CAM (Fu et al., 2020).
+#: The deck's methods (lab 4's table without LayerCAM); Axiom-CAM is XGrad-CAM (Fu et al., 2020).
 METHODS: dict[str, Callable[..., torch.Tensor]] = {
-    "Grad-CAM": grad_cam,
-    "Grad-CAM++": grad_cam_pp,
-    "Score-CAM": score_cam,
-    "Ablation-CAM": ablation_cam,
-    "Axiom-CAM": xgrad_cam,
+    name: method for name, method in grad_cam_table.METHODS.items() if name != "LayerCAM"
 }
 
 
@@ -48,17 +44,12 @@ def method_scores(
     inputs = data.preprocess(data.test.images[:n_images])
     labels = data.test.labels[:n_images]
     maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
-    confidence = confidence_scores(model, inputs, maps, labels, preprocess=data.preprocess)
-    return {
-        "AD": confidence.average_drop,
-        "AG": confidence.average_gain,
-        "AI": confidence.average_increase,
-        "INS": float(insertion(model, inputs, maps, labels, pixels_per_step=pixels_per_step).auc.mean() * 100),
-        "DEL": float(deletion(model, inputs, maps, labels, pixels_per_step=pixels_per_step).auc.mean() * 100),
-        "PG": float("nan")
-        if data.test.masks is None
-        else float(pointing_game(maps, data.test.masks[:n_images]).mean() * 100),
-    }
+    scores = grad_cam_table.method_scores(
+        model, inputs, maps, preprocess=data.preprocess, pixels_per_step=pixels_per_step, targets=labels
+    )
+    if data.test.masks is None:
+        return scores | {"PG": float("nan")}
+    return scores | {"PG": float(pointing_game(maps, data.test.masks[:n_images]).mean() * 100)}
 
 
 def accuracy_percent(model: nn.Module, data: Data) -> float:
