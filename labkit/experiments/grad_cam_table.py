@@ -33,6 +33,7 @@ from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, layer_cam, s
 from labkit.images import Normalization, photo_crops
 from labkit.metrics import confidence_scores, deletion, insertion
 from labkit.models import load_model
+from labkit.targets import Targets
 
 #: The methods of the deck's Table 2 (Axiom-CAM is XGrad-CAM), plus LayerCAM.
 METHODS: dict[str, Callable[..., torch.Tensor]] = {
@@ -55,11 +56,13 @@ def method_scores(
     *,
     preprocess: Normalization,
     pixels_per_step: int,
+    targets: Targets = None,
 ) -> dict[str, float]:
-    """AD, AG, AI and the insertion/deletion AUCs (all in percent) of ``maps`` for the predicted classes."""
-    confidence = confidence_scores(model, inputs, maps, preprocess=preprocess).as_dict()
-    inserted = insertion(model, inputs, maps, pixels_per_step=pixels_per_step)
-    deleted = deletion(model, inputs, maps, pixels_per_step=pixels_per_step)
+    """AD, AG, AI and the insertion/deletion AUCs (all in percent) of ``maps`` for ``targets``
+    (default: the predicted classes)."""
+    confidence = confidence_scores(model, inputs, maps, targets, preprocess=preprocess).as_dict()
+    inserted = insertion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
+    deleted = deletion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
     return {
         "AD": confidence["AD"],
         "AG": confidence["AG"],

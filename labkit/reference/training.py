@@ -11,6 +11,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from labkit.data.dataset import SHAPES_NORMALIZATION, ShapesDataset
+from labkit.images import Normalization
 
 
 @dataclass
@@ -23,14 +24,20 @@ class TrainingLog:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
-    """Fraction of ``images`` (in [0, 1]) that ``model`` classifies as ``labels`` (eval mode)."""
+def accuracy(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 256,
+    preprocess: Normalization = SHAPES_NORMALIZATION,
+) -> float:
+    """Fraction of ``images`` (in [0, 1]) that ``model`` classifies as ``labels`` (eval mode, ``preprocess`` first)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     correct = torch.zeros((), device=device)
     for start in range(0, len(labels), batch_size):
-        inputs = SHAPES_NORMALIZATION(images[start : start + batch_size].to(device))
+        inputs = preprocess(images[start : start + batch_size].to(device))
         correct += (model(inputs).argmax(1) == labels[start : start + batch_size].to(device)).sum()
     model.train(was_training)
     return float(correct) / len(labels)
