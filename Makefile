@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LABS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: lab test lint notebooks solutions grading-demo bench reference-models clean
+.PHONY: lab test lint notebooks solutions grading-demo bench results reference-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.occlusion
 	$(BIN)/python -m bench.attribution
 	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.interpretable_step
+
+## Re-make the recorded results of assets/results/ that labs 4, 8 and 9 load (the commands their JSON records
+## name; hours on a CPU, minutes on a GPU).
+results: $(STAMP)
+	$(BIN)/python -m labkit.experiments.grad_cam_table --images 12 --steps 50
+	$(BIN)/python -m labkit.interpretable.experiments errors
+	$(BIN)/python -m labkit.interpretable.experiments lambdas
+	$(BIN)/python -m labkit.gad.experiments run --images 256 --save-models
+	$(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --fraction 0.1
 
 ## Re-train the small reference classifiers of assets/models/ (the commands their records name).
 reference-models: $(STAMP)
