@@ -22,7 +22,10 @@ def given_targets(targets: int | Sequence[int] | torch.Tensor, batch: int, devic
     if tensor.numel() == 1:
         tensor = tensor.expand(batch)
     if tensor.numel() != batch:
-        raise ValueError(f"Got {tensor.numel()} targets for {batch} images; give one per image.")
+        raise ValueError(
+            f"Got {tensor.numel()} targets for {batch} images: give one per image "
+            "(one class index per image, or a single int for all of them)."
+        )
     return tensor
 
 

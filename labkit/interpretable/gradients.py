@@ -30,6 +30,7 @@ from torch import nn
 from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
 from labkit.grading import reference
 from labkit.guards import Hooks
+from labkit.targets import check_range, given_targets
 
 
 class SwitchableGuidedRule:
@@ -67,16 +68,6 @@ class GradientPair:
     targets: torch.Tensor
 
 
-def _check_targets(targets: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    targets = torch.as_tensor(targets, device=logits.device)
-    if targets.dtype in (torch.float16, torch.float32, torch.float64, torch.bool) or targets.shape != logits.shape[:1]:
-        raise ValueError(
-            f"targets must be one class index per image, a long tensor of shape ({len(logits)},); "
-            f"got dtype {targets.dtype} and shape {tuple(targets.shape)}."
-        )
-    return targets.long()
-
-
 @reference
 def gradient_pair(
     model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *, create_graph: bool = True
@@ -96,7 +87,7 @@ def gradient_pair(
             leaf = inputs.detach().requires_grad_()
             with torch.enable_grad():
                 logits = model(leaf)
-                targets = _check_targets(targets, logits)
+                targets = check_range(given_targets(targets, len(logits), logits.device), logits.shape[1])
                 score = logits.gather(1, targets[:, None]).sum()
                 with rule.guiding():
                     (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)
