@@ -1,12 +1,16 @@
 """Time labkit's attribution methods against Captum / pytorch-grad-cam and against their floor.
 
-    python -m bench.attribution [--device cpu|cuda] [--batch N] [--size PX] [--only NAME ...]
+    python -m bench.attribution [--model NAME] [--device cpu|cuda] [--batch N] [--size PX]
+                                [--rounds R] [--only NAME ...]
 
-One process, one model (the offline EfficientNet-Lite0, trained weights), one batch of
-sample images, the same settings for labkit and its peer. For each method it prints
-labkit's time, the peer's (its batch options tuned: the best of a few), peer / labkit, the
-*floor* (the bare forward/backward passes the method needs at the same batch size) and
-labkit / floor. Each time is the best of ``--repeats`` runs after one warm-up run.
+One process, one model (default: the offline EfficientNet-Lite0, trained weights;
+``--model shapes_resnet18`` is a trained ReLU network, where Captum's ReLU rules apply),
+one batch of sample images, the same settings for labkit and its peer. For each method it
+prints labkit's time, the peer's (its batch options tuned: the best of a few), peer /
+labkit, the *floor* (the bare forward/backward passes the method needs at the same batch
+size) and labkit / floor. After one warm-up run of each, labkit, the floor and the peers
+run in turn ``--rounds`` times (interleaved, so that a slow spell of the machine hits all
+of them), and each time is the best of its rounds.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Callable
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would drown the table
 
@@ -24,18 +27,19 @@ from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, LayerCAM, Sc
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import labkit.attribution as lk
-from bench.timing import wall_time
+from bench.timing import Run, best_times
 from labkit import load_model, sample_batch
 from labkit.batching import auto_batch_size
 from labkit.layers import get_layer
+from labkit.models import DEFAULT_MODEL
 
-Run = Callable[[], object]
+#: Score-CAM / Ablation-CAM layers with a few hundred channels (the CAM layer's 1280 would take minutes).
+CHANNEL_LAYERS = {"efficientnet_lite0": "blocks.5", "shapes_resnet18": "layer3"}
 
 
-def timed(run: Run, device: torch.device, repeats: int) -> float:
-    """Best wall time of ``repeats`` runs after a warm-up run (GPU work synchronised)."""
-    wall_time(run, device)
-    return min(wall_time(run, device) for _ in range(repeats))
+def in_turn(*runs: Run) -> Run:
+    """One run that calls ``runs`` one after the other."""
+    return lambda: [run() for run in runs]
 
 
 class Floors:
@@ -81,6 +85,10 @@ class Floors:
 
         return run
 
+    def reference_pairs(self, pairs: int, batch: int) -> Run:
+        """DeepLIFT's passes: the references forward (no grad), then the inputs forward and backward."""
+        return in_turn(self.forwards(pairs, batch), self.backwards(pairs, batch))
+
     def above_layer(self, layer: str, copies: int, batch: int) -> Run:
         """Per image and chunk: the layers below ``layer`` on one image, the layers above on the chunk."""
         module = get_layer(self.model, layer)
@@ -99,13 +107,6 @@ class Floors:
         return run
 
 
-def fastest(configs: dict[str, Run], device: torch.device, repeats: int) -> tuple[float, str]:
-    """The best time among a peer's configurations and its label."""
-    times = {label: timed(run, device, repeats) for label, run in configs.items()}
-    label = min(times, key=times.get)
-    return times[label], label
-
-
 def grad_cam_library(cls, model, layer, inputs, targets, **attributes) -> Run:
     def run() -> None:
         method = cls(model=model, target_layers=[get_layer(model, layer)])
@@ -122,20 +123,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="images per call (sample photos, repeated)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--steps", type=int, default=16, help="IG steps and SmoothGrad samples")
-    parser.add_argument("--channels-layer", default="blocks.5", help="layer of Score-CAM and Ablation-CAM")
-    parser.add_argument("--repeats", type=int, default=1, help="timed runs per method (after a warm-up)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a name labkit.load_model knows (offline ones only)")
+    parser.add_argument("--channels-layer", help="layer of Score-CAM and Ablation-CAM (default: per model)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds (after a warm-up round)")
     parser.add_argument("--only", nargs="*", help="method names to run (default: all)")
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    clf = load_model(device=device)
+    clf = load_model(args.model, device=device)
     model = clf.model
     names = ["chelsea", "coffee", "rocket", "astronaut", "motorcycle", "cat_and_coffee"]
     images = sample_batch([names[i % len(names)] for i in range(args.batch)], size=args.size)
     x = clf.preprocess(images).to(device)
     with torch.no_grad():
         t = model(x).argmax(dim=1)
-    b, n, cam_layer, channel_layer = len(x), args.steps, clf.cam_layer, args.channels_layer
+    b, n, cam_layer = len(x), args.steps, clf.cam_layer
+    channel_layer = args.channels_layer or CHANNEL_LAYERS.get(args.model, cam_layer)
     layer = get_layer(model, cam_layer)
     floors = Floors(model, x, t)
     bs = {
@@ -208,13 +211,13 @@ def main() -> None:
             "deeplift",
             lambda: lk.deeplift(model, x, t),
             {"DeepLift*": lambda: captum.DeepLift(model).attribute(x, target=t)},
-            floors.backwards(2 * b, 2 * max(bs["grad"](2 * b) // 2, 1)),
+            floors.reference_pairs(b, bs["grad"](b)),
         ),
         (
             "deeplift_shap",
             lambda: lk.deeplift_shap(model, x, t, references=references),
             {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
-            floors.backwards(2 * b * len(references), 2 * max(bs["grad"](2 * b * len(references)) // 2, 1)),
+            floors.reference_pairs(b * len(references), bs["grad"](b * len(references))),
         ),
         ("cam", lambda: lk.cam(model, x, t, layer=cam_layer), {}, floors.forwards(b, b)),
         (
@@ -250,7 +253,7 @@ def main() -> None:
             "guided_grad_cam",
             lambda: lk.guided_grad_cam(model, x, t, layer=cam_layer),
             {"GuidedGradCam*": lambda: captum.GuidedGradCam(model, layer).attribute(x, target=t)},
-            lambda: (floors.backwards(b, b, cam_layer)(), floors.backwards(b, b)()),
+            in_turn(floors.backwards(b, b, cam_layer), floors.backwards(b, b)),
         ),
         (
             "score_cam",
@@ -291,7 +294,7 @@ def main() -> None:
     print(
         f"device={device} model={clf.name} batch={b} size={args.size} steps/samples={n} cam_layer={cam_layer} "
         f"channel_layer={channel_layer} (K={k}) occlusion patch=stride={patch} references={len(references)} "
-        f"repeats={args.repeats} torch={torch.__version__} threads={torch.get_num_threads()}"
+        f"rounds={args.rounds} torch={torch.__version__} threads={torch.get_num_threads()}"
     )
     columns = ("labkit s", "peer s", "peer/labkit", "floor s", "labkit/floor")
     header = f"{'method':22s} " + " ".join(f"{c:>{max(9, len(c))}s}" for c in columns) + "  peer"
@@ -301,15 +304,21 @@ def main() -> None:
     for name, ours, peers, floor in rows:
         if args.only and name not in args.only:
             continue
-        ours_s = timed(ours, device, args.repeats)
-        floor_s = timed(floor, device, args.repeats)
+        try:
+            ours()
+        except ValueError as error:  # e.g. CAM on a model without a GAP + linear head
+            print(f"{name:22s} not run: {error}")
+            continue
+        times = best_times({"labkit": ours, "floor": floor, **peers}, args.rounds, device)
+        ours_s, floor_s = times["labkit"], times["floor"]
         if peers:
-            peer_s, label = fastest(peers, device, args.repeats)
-            peer_cols = f"{peer_s:9.3f} {peer_s / ours_s:11.2f}"
+            label = min(peers, key=times.get)
+            peer_cols = f"{times[label]:9.3f} {times[label] / ours_s:11.2f}"
         else:
             label, peer_cols = "(none)", f"{'-':>9s} {'-':>11s}"
         print(f"{name:22s} {ours_s:9.3f} {peer_cols} {floor_s:9.3f} {ours_s / floor_s:12.2f}  {label}", flush=True)
-    print("* the peer has no rule for ReLU6 (EfficientNet-Lite0's activation): it computes something cheaper.")
+    if any(isinstance(module, torch.nn.Hardtanh) for module in model.modules()):
+        print("* the peer has no rule for ReLU6 (EfficientNet-Lite0's activation): it computes something cheaper.")
 
 
 if __name__ == "__main__":

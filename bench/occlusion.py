@@ -1,8 +1,8 @@
 """Occlusion speed: labkit against Captum's ``Occlusion`` at each ``perturbations_per_eval``.
 
 One process, one model, one image, the same window, stride and baseline for everyone:
-``python -m bench.occlusion [--device cpu|cuda] [--patch 32] [--stride 16] [--repeats 3]``.
-Prints maps per second (best of ``repeats``) and labkit's time over the floor, the time of
+``python -m bench.occlusion [--device cpu|cuda] [--patch 32] [--stride 16] [--rounds 3]``.
+Prints maps per second (best of ``rounds`` interleaved rounds) and labkit's time over the floor, the time of
 the bare forward passes the method needs (one per window plus the unoccluded image) at
 labkit's batch size.
 """
@@ -16,18 +16,9 @@ import torch
 from captum.attr import Occlusion
 
 import labkit
-from bench.timing import wall_time
+from bench.timing import best_times
 from labkit.attribution.occlusion import occlusion_positions
 from labkit.batching import auto_batch_size
-
-
-def best_times(runs: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
-    """Best wall time of each run over ``repeats`` rounds; rounds interleave the runs, so load drifts hit all."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            times[name].append(wall_time(run, device))
-    return {name: min(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -36,7 +27,7 @@ def main() -> None:
     parser.add_argument("--image", default="coffee")
     parser.add_argument("--patch", type=int, default=32)
     parser.add_argument("--stride", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     device = torch.device(args.device)
@@ -48,7 +39,7 @@ def main() -> None:
     batch = auto_batch_size(model, inputs, limit=windows)
     print(
         f"device {device} | threads {torch.get_num_threads()} | image {args.image} | patch {args.patch} "
-        f"stride {args.stride} | {windows} windows | labkit batch {batch} | best of {args.repeats}"
+        f"stride {args.stride} | {windows} windows | labkit batch {batch} | best of {args.rounds} rounds"
     )
 
     def labkit_run() -> torch.Tensor:
@@ -74,7 +65,7 @@ def main() -> None:
     runs = {"labkit": labkit_run, "floor": floor_run}
     runs |= {f"captum {per_eval}": captum_run(per_eval) for per_eval in (1, 4, 16, 64)}
     with torch.no_grad():
-        times = best_times(runs, args.repeats, device)
+        times = best_times(runs, args.rounds, device)
     ours, floor = times["labkit"], times["floor"]
     peers = {per_eval: times[f"captum {per_eval}"] for per_eval in (1, 4, 16, 64)}
     best_per_eval = min(peers, key=peers.get)

@@ -13,10 +13,11 @@ runs out of place and a forward hook attaches its rule to the module's output. G
 backpropagation only clips the incoming gradient (a tensor hook on the output) and keeps
 the module's own backward, which applies 1[x > 0]; deconvnet also skips the module's
 backward (a straight-through output); any other rule (DeepLIFT's) routes the output through
-an autograd function whose backward replaces the module's. The first two cost no more than
-a plain gradient. A forward hook fires on every call, so a module reused several times in a
-network (torchvision ResNet's ``relu``) gets the rule at each use; ``inplace=True`` modules
-are switched to out of place for the call and restored after.
+an autograd function whose backward replaces the module's (:func:`replace_backward`).
+The first two cost no more than a plain gradient. A forward hook fires on every call, so a
+module reused several times in a network (torchvision ResNet's ``relu``) gets the rule at
+each use; ``inplace=True`` modules are switched to out of place for the call (where the rule
+reads the module's input: deconvnet, DeepLIFT) and restored after.
 
 Not covered: activations called as functions (``F.relu``, ``torch.relu`` in ``forward``)
 are invisible to hooks and keep their ordinary gradient; this cannot be detected. Other
@@ -39,9 +40,6 @@ from labkit.grading import reference
 from labkit.guards import Hooks, model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets
-
-#: A replacing rule: (module, its input, its output, dS/d output) -> the gradient passed to the input.
-ReplacingFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 RELU_LIKE = (nn.ReLU, nn.Hardtanh)  # nn.ReLU6 is an nn.Hardtanh
 OTHER_ACTIVATIONS = (
@@ -76,13 +74,18 @@ def _clip_negative(grad: torch.Tensor) -> torch.Tensor:
 
 class Rule(Protocol):
     """A backward rule for a module: ``attach`` returns the tensor the module's caller gets
-    in place of ``output``, wired so that its backward applies the rule."""
+    in place of ``output``, wired so that its backward applies the rule. ``reads_input``: the
+    rule needs the module's input as it was, so an ``inplace=True`` module runs out of place."""
+
+    reads_input: bool
 
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor: ...
 
 
 class GuidedRule:
     """R = ReLU(g) * 1[x > 0]: clip g on the output, then the module's own backward masks it."""
+
+    reads_input = False
 
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         output.register_hook(_clip_negative)
@@ -92,37 +95,33 @@ class GuidedRule:
 class DeconvnetRule:
     """R = ReLU(g): the output's value, with an identity backward to the input, then clipped."""
 
+    reads_input = True
+
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         straight = inputs + (output - inputs).detach()
         straight.register_hook(_clip_negative)
         return straight
 
 
-class _ReplacingFunction(torch.autograd.Function):
-    """Identity on the module's output whose backward sends ``function(...)`` to the module's input."""
+class _ReplacedBackward(torch.autograd.Function):
+    """The module's output, unchanged, whose backward sends ``backward(g)`` to the module's input."""
 
     @staticmethod
-    def forward(
-        ctx, inputs: torch.Tensor, output: torch.Tensor, module: nn.Module, function: ReplacingFunction
-    ) -> torch.Tensor:
-        ctx.save_for_backward(inputs, output)
-        ctx.module, ctx.function = module, function
-        return output.clone()
+    def forward(ctx, inputs: torch.Tensor, output: torch.Tensor, backward: Callable) -> torch.Tensor:
+        ctx.backward_rule = backward
+        return output
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
-        inputs, output = ctx.saved_tensors
-        return ctx.function(ctx.module, inputs, output, grad), None, None, None
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        return ctx.backward_rule(grad), None, None
 
 
-class ReplacingRule:
-    """Any rule given as a function of (module, input, output, g) that replaces the module's backward."""
-
-    def __init__(self, function: ReplacingFunction) -> None:
-        self.function = function
-
-    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-        return _ReplacingFunction.apply(inputs, output, module, self.function)
+def replace_backward(
+    inputs: torch.Tensor, output: torch.Tensor, backward: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """``output`` (same values and storage) whose gradient reaches ``inputs`` as ``backward(g)``
+    instead of through the module's own backward (for rules such as DeepLIFT's)."""
+    return _ReplacedBackward.apply(inputs, output, backward)
 
 
 guided_rule = GuidedRule()
@@ -130,11 +129,11 @@ deconvnet_rule = DeconvnetRule()
 
 
 @contextmanager
-def backward_rules(model: nn.Module, hooks: Hooks, rules: dict[type[nn.Module], Rule], method: str) -> Iterator[None]:
+def backward_rules(model: nn.Module, rules: dict[type[nn.Module], Rule], method: str) -> Iterator[None]:
     """Inside the block, modules of the types in ``rules`` back-propagate with their rule.
 
-    Activation modules without a rule raise a ValueError naming them; ``inplace`` flags
-    are restored on exit (hooks are removed by :func:`labkit.guards.model_guard`).
+    Activation modules without a rule raise a ValueError naming them; the hooks are removed
+    and ``inplace`` flags restored on exit, also when an exception is raised.
     """
     unsupported = sorted(
         {
@@ -148,20 +147,27 @@ def backward_rules(model: nn.Module, hooks: Hooks, rules: dict[type[nn.Module], 
             f"{method} has backward rules for {', '.join(t.__name__ for t in rules)} only; this model also uses "
             f"{', '.join(unsupported)}. Use a gradient method (saliency, integrated_gradients) for it."
         )
-    modules = [module for module in model.modules() if isinstance(module, tuple(rules))]
-    inplace = {module: module.inplace for module in modules if hasattr(module, "inplace")}
+    rule_of = {
+        module: next(rule for kind, rule in rules.items() if isinstance(module, kind))
+        for module in model.modules()
+        if isinstance(module, tuple(rules))
+    }
+    inplace = {
+        module: module.inplace for module, rule in rule_of.items() if rule.reads_input and hasattr(module, "inplace")
+    }
+    hooks = Hooks()
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        rule = next(rule for kind, rule in rules.items() if isinstance(module, kind))
-        return rule.attach(module, inputs[0], output)
+        return rule_of[module].attach(module, inputs[0], output)
 
     try:
-        for module in modules:
+        for module in rule_of:
             if module in inplace:
                 module.inplace = False
             hooks.forward(module, hook)
         yield
     finally:
+        hooks.remove()
         for module, flag in inplace.items():
             module.inplace = flag
 
@@ -169,7 +175,7 @@ def backward_rules(model: nn.Module, hooks: Hooks, rules: dict[type[nn.Module], 
 def rule_gradients(model: nn.Module, inputs: torch.Tensor, targets: Targets, rule: Rule, method: str) -> torch.Tensor:
     """dS/dx (B, 3, H, W) with ``rule`` at every ReLU-like module (one forward and one backward pass)."""
     inputs = as_batch(inputs).to(model_device(model))
-    with model_guard(model) as hooks, backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, rule), method):
+    with model_guard(model), backward_rules(model, dict.fromkeys(RELU_LIKE, rule), method):
         gradients, _targets = input_gradients(model, inputs, targets)
     return gradients
 

@@ -1,16 +1,19 @@
 """DeepLIFT with the rescale rule (Shrikumar et al., "Learning Important Features Through
 Propagating Activation Differences", ICML 2017) and DeepLIFT-SHAP (Lundberg & Lee, NeurIPS 2017).
 
-The input x and the reference x' run through the network together. Linear layers
-(convolutions, batch norm in eval mode, average pooling, linear) keep their gradient;
-each nonlinearity y = f(x) back-propagates the multiplier
+The references x' run through the network first, without gradients, and each
+nonlinearity's input and output are recorded; then the inputs x run forward and backward.
+Linear layers (convolutions, batch norm in eval mode, average pooling, linear) keep their
+gradient; each nonlinearity y = f(x) back-propagates the multiplier
 
     m = (f(x) - f(x')) / (x - x')          (rescale rule; f'(x) where |x - x'| < 1e-10)
 
 instead of f'(x), and max pooling distributes the multiplier of the pooled difference to
-the winning positions (Captum's rule). The attributions C = (x - x') * m_chain satisfy
-summation-to-delta: sum_i C_i = S_c(x) - S_c(x'), whatever the network (the *gap* is 0 up
-to float error). DeepLIFT-SHAP averages DeepLIFT over a set of references.
+the winning positions (Captum's rule, with the inputs' multipliers on both sides). The
+attributions C = (x - x') * m_chain satisfy summation-to-delta: sum_i C_i = S_c(x) - S_c(x'),
+whatever the network (the *gap* is 0 up to float error). DeepLIFT-SHAP averages DeepLIFT
+over a set of references. Each (input, reference) pair costs one forward pass without
+gradients and one forward/backward pass (Captum back-propagates both halves of a batch).
 
 Covered: ReLU, ReLU6/Hardtanh, MaxPool2d modules (also in place or reused). Functional
 activations are not seen (they keep their gradient, and summation-to-delta then fails:
@@ -19,11 +22,13 @@ the gap shows it); other activation modules raise a clear error.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.attribution.backward_rules import RELU_LIKE, ReplacingRule, backward_rules, passing
+from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace_backward
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
@@ -37,10 +42,8 @@ from labkit.targets import Targets, targets_for
 
 EPS = 1e-10
 
-
-def _halves(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs' half, references' half) of a batch that holds the inputs then the references."""
-    return tensor.chunk(2)
+#: (the gradient reaching a module's output) -> the gradient DeepLIFT passes to its input.
+Backward = Callable[[torch.Tensor], torch.Tensor]
 
 
 @reference
@@ -54,11 +57,27 @@ def rescale_multiplier(
     return torch.where(delta.abs_() < EPS, grad, multiplier)
 
 
-def rescale_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    x, reference_x = _halves(inputs)
-    y, reference_y = _halves(output)
-    multiplier = rescale_multiplier(x, reference_x, y, reference_y, passing(module, y))
-    return (grad.unflatten(0, (2, -1)) * multiplier).flatten(0, 1)
+def _own_backward(module: nn.Module, x: torch.Tensor, y: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """grad * f'(x) for a ReLU-like module: its own backward kernel (one fused pass)."""
+    if isinstance(module, nn.Hardtanh):
+        return torch.ops.aten.hardtanh_backward(grad, x, module.min_val, module.max_val)
+    return torch.ops.aten.threshold_backward(grad, y, 0)
+
+
+def rescale_backward(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, x_ref: torch.Tensor, y_ref: torch.Tensor
+) -> Backward:
+    """A ReLU-like module's backward under the rescale rule: g -> g * m, with m =
+    :func:`rescale_multiplier` computed as (y - y_ref) / (x - x_ref + s) + s * f'(x), s = 1[|x - x_ref| < EPS].
+
+    Where s = 1 the first term is |y - y_ref| < EPS (0 where x = x_ref). Three new tensors and no
+    boolean ones or ``torch.where`` (these are slow on a CPU, and this runs on every activation)."""
+    delta = x - x_ref
+    small = delta.abs().lt_(EPS)
+    fallback = _own_backward(module, x, y, small)
+    delta.add_(small)
+    multiplier = torch.sub(y, y_ref, out=small).div_(delta).add_(fallback)
+    return multiplier.mul
 
 
 def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -71,22 +90,72 @@ def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tenso
         return torch.autograd.grad(pooled, leaf, grad)[0]
 
 
-def maxpool_rule(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    x, reference_x = _halves(inputs)
-    y, reference_y = _halves(output)
-    delta = torch.cat([x - reference_x] * 2)
-    highest = torch.max(y, reference_y)
-    spread = _pool_backward(module, inputs, grad * torch.cat([highest - reference_y, y - highest]))
-    spread = sum(_halves(spread))
-    ordinary = _pool_backward(module, inputs, grad)
-    return torch.where(delta.abs() < EPS, ordinary, torch.cat([spread, spread]) / delta)
+def maxpool_backward(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, x_ref: torch.Tensor, y_ref: torch.Tensor
+) -> Backward:
+    """Max pooling's backward: the output's difference y - y' is split at h = max(y, y') into
+    h - y' (sent to the input's winner) and y - h (to the reference's winner); each position's
+    multiplier is what it received over its own x - x' (the ordinary gradient where that is < EPS)."""
+    delta = x - x_ref
+    highest = torch.max(y, y_ref)
+    small = delta.abs() < EPS
+
+    def backward(grad: torch.Tensor) -> torch.Tensor:
+        won = _pool_backward(module, x, grad * (highest - y_ref))
+        spread = won + _pool_backward(module, x_ref, grad * (y - highest))
+        return torch.where(small, _pool_backward(module, x, grad), spread / delta)
+
+    return backward
 
 
-RULES = {**dict.fromkeys(RELU_LIKE, ReplacingRule(rescale_rule)), nn.MaxPool2d: ReplacingRule(maxpool_rule)}
+#: Module type -> its DeepLIFT backward, built from (module, x, y, x_ref, y_ref).
+BACKWARDS: dict[type[nn.Module], Callable[..., Backward]] = {
+    **dict.fromkeys(RELU_LIKE, rescale_backward),
+    nn.MaxPool2d: maxpool_backward,
+}
+
+
+class ReferenceRule:
+    """DeepLIFT as a backward rule, two passes per batch of (input, reference) pairs.
+
+    :meth:`record` runs the references through the model without gradients, keeping each
+    rule module's input and output (in call order, so a reused module gets one entry per
+    use). On the inputs' pass that follows, ``attach`` replaces each module's backward with
+    its DeepLIFT rule against the recorded reference activations. Only the inputs are
+    back-propagated: half the backward work of running inputs and references as one batch.
+    """
+
+    reads_input = True
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.replay: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def record(self, model: nn.Module, references: torch.Tensor) -> None:
+        self.recorded, self.replay = [], None
+        with torch.no_grad():
+            model(references)
+        self.replay = iter(self.recorded)
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        if self.replay is None:
+            self.recorded.append((inputs, output))
+            return output
+        x_ref, y_ref = next(self.replay, (None, None))
+        if x_ref is None or x_ref.shape != inputs.shape:
+            raise RuntimeError(
+                f"DeepLIFT: the inputs' forward pass reached {type(module).__name__} in a different order or "
+                "shape than the references' pass. DeepLIFT needs a forward pass that does not depend on the data."
+            )
+        rule = next(rule for kind, rule in BACKWARDS.items() if isinstance(module, kind))
+        with torch.no_grad():
+            backward = rule(module, inputs, output, x_ref, y_ref)
+        return replace_backward(inputs, output, backward)
 
 
 def _deeplift_pairs(
     model: nn.Module,
+    rule: ReferenceRule,
     inputs: torch.Tensor,
     references: torch.Tensor,
     targets: torch.Tensor,
@@ -99,14 +168,11 @@ def _deeplift_pairs(
     total = torch.zeros_like(inputs)
 
     def make(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        both = torch.cat([inputs[images[index]], references[refs[index]]])
-        return both, torch.cat([targets[images[index]]] * 2)
+        rule.record(model, references[refs[index]])
+        return inputs[images[index]], targets[images[index]]
 
-    half = max(batch_size // 2, 1)
-    for index, gradients in copy_gradients(model, make, len(images), half, progress=progress, desc="deeplift"):
-        ours, _reference_half = _halves(gradients)
-        contributions = ours * (inputs[images[index]] - references[refs[index]])
-        total.index_add_(0, images[index], contributions)
+    for index, gradients in copy_gradients(model, make, len(images), batch_size, progress=progress, desc="deeplift"):
+        total.index_add_(0, images[index], gradients * (inputs[images[index]] - references[refs[index]]))
     return total
 
 
@@ -131,11 +197,12 @@ def _run(
             torch.arange(n_images, device=device).repeat_interleave(n_references),
             torch.arange(n_references, device=device).repeat(n_images),
         )
-    with model_guard(model) as hooks:
+    with model_guard(model):
         resolved = targets_for(model, inputs, targets)
-        size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=2 * len(pairs[0]))
-        with backward_rules(model, hooks, RULES, "DeepLIFT"):
-            total = _deeplift_pairs(model, inputs, references, resolved, pairs, size, progress)
+        size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=len(pairs[0]))
+        rule = ReferenceRule()
+        with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):
+            total = _deeplift_pairs(model, rule, inputs, references, resolved, pairs, size, progress)
         attributions = total / (1 if pairs_of == "own" else n_references)
         if not return_gap:
             return reduce_channels(attributions, reduce)

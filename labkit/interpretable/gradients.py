@@ -29,13 +29,14 @@ from torch import nn
 
 from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
 from labkit.grading import reference
-from labkit.guards import Hooks
 from labkit.targets import check_range, given_targets
 
 
 class SwitchableGuidedRule:
     """A backward rule (``labkit.attribution.backward_rules.Rule``) that is guided inside :meth:`guiding`
     (the gradient at each ReLU-like output clipped to ReLU(g)) and the plain gradient elsewhere."""
+
+    reads_input = False
 
     def __init__(self) -> None:
         self.guided = False
@@ -81,17 +82,13 @@ def gradient_pair(
     if inputs.ndim != 4:
         raise ValueError(f"Expected a batch of images (B, C, H, W), got shape {tuple(inputs.shape)}.")
     rule = SwitchableGuidedRule()
-    hooks = Hooks()
-    try:
-        with backward_rules(model, hooks, dict.fromkeys(RELU_LIKE, rule), "interpretable_gradient_loss"):
-            leaf = inputs.detach().requires_grad_()
-            with torch.enable_grad():
-                logits = model(leaf)
-                targets = check_range(given_targets(targets, len(logits), logits.device), logits.shape[1])
-                score = logits.gather(1, targets[:, None]).sum()
-                with rule.guiding():
-                    (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)
-                (standard,) = torch.autograd.grad(score, leaf, create_graph=create_graph)
-    finally:
-        hooks.remove()
+    with backward_rules(model, dict.fromkeys(RELU_LIKE, rule), "interpretable_gradient_loss"):
+        leaf = inputs.detach().requires_grad_()
+        with torch.enable_grad():
+            logits = model(leaf)
+            targets = check_range(given_targets(targets, len(logits), logits.device), logits.shape[1])
+            score = logits.gather(1, targets[:, None]).sum()
+            with rule.guiding():
+                (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)
+            (standard,) = torch.autograd.grad(score, leaf, create_graph=create_graph)
     return GradientPair(logits, standard, guided.detach(), targets)

@@ -10,6 +10,8 @@ from captum.attr import DeepLift, DeepLiftShap
 from torch import nn
 
 from labkit.attribution import deeplift, deeplift_shap
+from labkit.attribution.deeplift import rescale_backward, rescale_multiplier
+from labkit.guards import hook_count
 
 from .conftest import close, targets_of
 
@@ -72,3 +74,44 @@ def test_clear_errors(resnet18, inputs):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5))
     with pytest.raises(ValueError, match="SiLU"):
         deeplift(model, inputs)
+
+
+@pytest.mark.parametrize("module", [nn.ReLU(), nn.ReLU6(), nn.Hardtanh(-1.0, 2.0)], ids=repr)
+def test_fused_rescale_backward_is_the_formula(module):
+    """The fused backward (no torch.where) gives g * m with m written as in the paper, including
+    where x == x_ref (0/0: the derivative) and where x_ref is within EPS of x."""
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 3, 5, 5, generator=generator) * 3
+    x_ref = torch.randn(4, 3, 5, 5, generator=generator) * 3
+    x_ref[0] = x[0]
+    x_ref[1, 0] = x[1, 0] + 1e-12
+    leaf = x.clone().requires_grad_()
+    (derivative,) = torch.autograd.grad(module(leaf).sum(), leaf)
+    grad = torch.randn(4, 3, 5, 5, generator=generator)
+    fused = rescale_backward(module, x, module(x), x_ref, module(x_ref))(grad)
+    expected = grad * rescale_multiplier(x, x_ref, module(x), module(x_ref), derivative)
+    torch.testing.assert_close(fused, expected, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(fused[0], grad[0] * derivative[0], rtol=0, atol=0)
+
+
+class _DataDependent(nn.Module):
+    """A second ReLU only for inputs with a positive mean: its references take another path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu, self.head = nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.conv(x))
+        if bool(x.mean() > 0):
+            h = self.relu(h - 0.1)
+        return self.head(h.mean(dim=(2, 3)))
+
+
+def test_data_dependent_forward_is_refused_and_nothing_is_left():
+    model = _DataDependent().eval()
+    x = torch.rand(2, 3, 8, 8) + 0.5
+    with pytest.raises(RuntimeError, match="does not depend on the data"):
+        deeplift(model, x, baseline=-1.0)
+    assert hook_count(model) == 0
+    assert model.relu.inplace is False
