@@ -19,13 +19,15 @@ def check_reduce(reduce: str) -> None:
 
 
 def reduce_channels(attributions: torch.Tensor, reduce: str) -> torch.Tensor:
-    """Reduce (B, C, H, W) attributions over C as ``reduce`` says (see the module's doc)."""
+    """Reduce (B, C, H, W) attributions over C as ``reduce`` says (see the module's doc).
+    The result is contiguous, whatever the layout the model's passes left the attributions in."""
     check_reduce(reduce)
     if reduce == "sum":
-        return attributions.sum(dim=1)
-    if reduce == "max_abs":
-        return attributions.abs().amax(dim=1)
-    if reduce == "signed":
-        index = attributions.abs().argmax(dim=1, keepdim=True)
-        return attributions.gather(1, index)[:, 0]
-    return attributions
+        reduced = attributions.sum(dim=1)
+    elif reduce == "max_abs":
+        reduced = attributions.abs().amax(dim=1)
+    elif reduce == "signed":
+        reduced = attributions.gather(1, attributions.abs().argmax(dim=1, keepdim=True))[:, 0]
+    else:
+        reduced = attributions
+    return reduced.contiguous()
