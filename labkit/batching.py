@@ -10,13 +10,14 @@ from torch import nn
 from labkit.guards import model_guard
 
 #: Activation bytes a CPU batch may hold. Measured on 2 cores with EfficientNet-Lite0 at
-#: 224 px (about 125 MiB of activations per image), 24 copies of an image, best of 5
-#: interleaved rounds: forward passes take 0.29-0.33 s at any batch from 3 to 12 (0.37 s at 2);
-#: forward+backward passes 0.78-0.80 s at batch 3 to 6, 0.84 s at 8 and 1.10 s at 12 (the
-#: activations and their gradients then outgrow the caches). Forward passes get 768 MiB
-#: (6 images), gradient passes 1 GiB (4 images with their gradients).
+#: 224 px (about 125 MiB of activations per image, weights channels-last as load_model
+#: gives them), 24 copies of an image, best of 5 interleaved rounds: forward passes take
+#: 0.22-0.28 s at any batch from 4 to 16 (0.32 s at 2); forward+backward passes 0.67-0.69 s
+#: at batch 6 to 12, 0.71 s at 4, 0.81 s at 16 (the activations and their gradients then
+#: outgrow the caches). Forward passes get 768 MiB (6 images), gradient passes 2 GiB (8
+#: images with their gradients).
 CPU_BUDGET_BYTES = 768 * 2**20
-CPU_GRADIENT_BUDGET_BYTES = 2**30
+CPU_GRADIENT_BUDGET_BYTES = 2 * 2**30
 #: Fraction of the free GPU memory a batch may use.
 MEMORY_FRACTION = 0.5
 
