@@ -144,6 +144,7 @@ def main() -> None:
     bs = {
         "grad": lambda copies: auto_batch_size(model, x[:1], with_grad=True, limit=copies),
         "plain": lambda copies: auto_batch_size(model, x[:1], limit=copies),
+        "pairs": lambda pairs: max(auto_batch_size(model, x[:1], with_grad=True, limit=pairs) // 2, 1),
     }
     channels = get_layer(model, channel_layer)
     store: list[torch.Tensor] = []
@@ -211,13 +212,13 @@ def main() -> None:
             "deeplift",
             lambda: lk.deeplift(model, x, t),
             {"DeepLift*": lambda: captum.DeepLift(model).attribute(x, target=t)},
-            floors.reference_pairs(b, bs["grad"](b)),
+            floors.reference_pairs(b, bs["pairs"](b)),
         ),
         (
             "deeplift_shap",
             lambda: lk.deeplift_shap(model, x, t, references=references),
             {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
-            floors.reference_pairs(b * len(references), bs["grad"](b * len(references))),
+            floors.reference_pairs(b * len(references), bs["pairs"](b * len(references))),
         ),
         ("cam", lambda: lk.cam(model, x, t, layer=cam_layer), {}, floors.forwards(b, b)),
         (

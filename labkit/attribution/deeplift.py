@@ -199,7 +199,9 @@ def _run(
         )
     with model_guard(model):
         resolved = targets_for(model, inputs, targets)
-        size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=len(pairs[0]))
+        # A pair holds its reference's recorded activations besides the input's activations and
+        # gradients: half a gradient batch of pairs (4 for EfficientNet-Lite0 on a CPU, the fastest).
+        size = batch_size or max(auto_batch_size(model, inputs[:1], with_grad=True, limit=len(pairs[0])) // 2, 1)
         rule = ReferenceRule()
         with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):
             total = _deeplift_pairs(model, rule, inputs, references, resolved, pairs, size, progress)
