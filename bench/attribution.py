@@ -37,6 +37,19 @@ from labkit.models import DEFAULT_MODEL
 CHANNEL_LAYERS = {"efficientnet_lite0": "blocks.5", "shapes_resnet18": "layer3"}
 
 
+def runnable(peers: dict[str, Run]) -> tuple[dict[str, Run], list[str]]:
+    """The peer configurations that run on this model, and why the others failed."""
+    works, failures = {}, []
+    for label, run in peers.items():
+        try:
+            run()
+        except RuntimeError as error:
+            failures.append(f"{label}: {str(error).splitlines()[0][:150]}")
+        else:
+            works[label] = run
+    return works, failures
+
+
 def in_turn(*runs: Run) -> Run:
     """One run that calls ``runs`` one after the other."""
     return lambda: [run() for run in runs]
@@ -144,7 +157,7 @@ def main() -> None:
     bs = {
         "grad": lambda copies: auto_batch_size(model, x[:1], with_grad=True, limit=copies),
         "plain": lambda copies: auto_batch_size(model, x[:1], limit=copies),
-        "pairs": lambda pairs: max(auto_batch_size(model, x[:1], with_grad=True, limit=pairs) // 2, 1),
+        "pairs": lambda pairs: min(max(auto_batch_size(model, x[:1], with_grad=True) // 2, 1), pairs),
     }
     channels = get_layer(model, channel_layer)
     store: list[torch.Tensor] = []
@@ -310,6 +323,7 @@ def main() -> None:
         except ValueError as error:  # e.g. CAM on a model without a GAP + linear head
             print(f"{name:22s} not run: {error}")
             continue
+        peers, failures = runnable(peers)
         times = best_times({"labkit": ours, "floor": floor, **peers}, args.rounds, device)
         ours_s, floor_s = times["labkit"], times["floor"]
         if peers:
@@ -318,8 +332,10 @@ def main() -> None:
         else:
             label, peer_cols = "(none)", f"{'-':>9s} {'-':>11s}"
         print(f"{name:22s} {ours_s:9.3f} {peer_cols} {floor_s:9.3f} {ours_s / floor_s:12.2f}  {label}", flush=True)
-    if any(isinstance(module, torch.nn.Hardtanh) for module in model.modules()):
-        print("* the peer has no rule for ReLU6 (EfficientNet-Lite0's activation): it computes something cheaper.")
+        for failure in failures:
+            print(f"{'':22s} peer failed: {failure}")
+    print("* Captum has no rule for ReLU6 (Hardtanh): on a network that has them, such as EfficientNet-Lite0,")
+    print("  it computes something cheaper (the plain gradient through each ReLU6).")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def _run(
         resolved = targets_for(model, inputs, targets)
         # A pair holds its reference's recorded activations besides the input's activations and
         # gradients: half a gradient batch of pairs (4 for EfficientNet-Lite0 on a CPU, the fastest).
-        size = batch_size or max(auto_batch_size(model, inputs[:1], with_grad=True, limit=len(pairs[0])) // 2, 1)
+        size = batch_size or min(max(auto_batch_size(model, inputs[:1], with_grad=True) // 2, 1), len(pairs[0]))
         rule = ReferenceRule()
         with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):
             total = _deeplift_pairs(model, rule, inputs, references, resolved, pairs, size, progress)
