@@ -8,16 +8,16 @@ The seminar deck's table of backward rules for a ReLU y = max(0, x), with g = dS
                                                   R = ReLU(g) * 1[x > 0]
 
 ReLU6 (and any ``nn.Hardtanh``) passes where min < x < max, so its guided rule is
-ReLU(g) * 1[min < x < max]. The mechanism: while rules are active, each ReLU-like module
-runs out of place and a forward hook attaches its rule to the module's output. Guided
+ReLU(g) * 1[min < x < max]. The mechanism: while rules are active, a forward hook attaches
+its rule to each ReLU-like module's output. Guided
 backpropagation only clips the incoming gradient (a tensor hook on the output) and keeps
-the module's own backward, which applies 1[x > 0]; deconvnet also skips the module's
-backward (a straight-through output); any other rule (DeepLIFT's) routes the output through
-an autograd function whose backward replaces the module's (:func:`replace_backward`).
-The first two cost no more than a plain gradient. A forward hook fires on every call, so a
-module reused several times in a network (torchvision ResNet's ``relu``) gets the rule at
-each use; ``inplace=True`` modules are switched to out of place for the call (where the rule
-reads the module's input: deconvnet, DeepLIFT) and restored after.
+the module's own backward, which applies 1[x > 0]; deconvnet and DeepLIFT route the output
+through an autograd function whose backward replaces the module's (:func:`replace_backward`;
+deconvnet's clips g). Neither guided backpropagation nor deconvnet costs more than a plain
+gradient. A forward hook fires on every call, so a module reused several times in a network
+(torchvision ResNet's ``relu``) gets the rule at each use; ``inplace=True`` modules are
+switched to out of place for the call (where the rule reads the module's input: deconvnet,
+DeepLIFT) and restored after.
 
 Not covered: activations called as functions (``F.relu``, ``torch.relu`` in ``forward``)
 are invisible to hooks and keep their ordinary gradient; this cannot be detected. Other
@@ -75,7 +75,8 @@ def _clip_negative(grad: torch.Tensor) -> torch.Tensor:
 class Rule(Protocol):
     """A backward rule for a module: ``attach`` returns the tensor the module's caller gets
     in place of ``output``, wired so that its backward applies the rule. ``reads_input``: the
-    rule needs the module's input as it was, so an ``inplace=True`` module runs out of place."""
+    rule needs the module's input as it was (its values, or its node in the autograd graph to skip
+    the module's backward), so an ``inplace=True`` module runs out of place."""
 
     reads_input: bool
 
@@ -90,17 +91,6 @@ class GuidedRule:
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         output.register_hook(_clip_negative)
         return output
-
-
-class DeconvnetRule:
-    """R = ReLU(g): the output's value, with an identity backward to the input, then clipped."""
-
-    reads_input = True
-
-    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-        straight = inputs + (output - inputs).detach()
-        straight.register_hook(_clip_negative)
-        return straight
 
 
 class _ReplacedBackward(torch.autograd.Function):
@@ -122,6 +112,15 @@ def replace_backward(
     """``output`` (same values and storage) whose gradient reaches ``inputs`` as ``backward(g)``
     instead of through the module's own backward (for rules such as DeepLIFT's)."""
     return _ReplacedBackward.apply(inputs, output, backward)
+
+
+class DeconvnetRule:
+    """R = ReLU(g): the output, whose backward sends the clipped g straight to the input."""
+
+    reads_input = True
+
+    def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        return replace_backward(inputs, output, _clip_negative)
 
 
 guided_rule = GuidedRule()

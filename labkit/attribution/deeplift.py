@@ -58,10 +58,10 @@ def rescale_multiplier(
 
 
 def _own_backward(module: nn.Module, x: torch.Tensor, y: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """grad * f'(x) for a ReLU-like module: its own backward kernel (one fused pass)."""
+    """grad * f'(x) for a ReLU-like module, written into ``grad``: its own backward kernel (one pass)."""
     if isinstance(module, nn.Hardtanh):
-        return torch.ops.aten.hardtanh_backward(grad, x, module.min_val, module.max_val)
-    return torch.ops.aten.threshold_backward(grad, y, 0)
+        return torch.ops.aten.hardtanh_backward.grad_input(grad, x, module.min_val, module.max_val, grad_input=grad)
+    return torch.ops.aten.threshold_backward.grad_input(grad, y, 0, grad_input=grad)
 
 
 def rescale_backward(
@@ -70,14 +70,15 @@ def rescale_backward(
     """A ReLU-like module's backward under the rescale rule: g -> g * m, with m =
     :func:`rescale_multiplier` computed as (y - y_ref) / (x - x_ref + s) + s * f'(x), s = 1[|x - x_ref| < EPS].
 
-    Where s = 1 the first term is |y - y_ref| < EPS (0 where x = x_ref). Three new tensors and no
-    boolean ones or ``torch.where`` (these are slow on a CPU, and this runs on every activation)."""
-    delta = x - x_ref
-    small = delta.abs().lt_(EPS)
-    fallback = _own_backward(module, x, y, small)
+    Where s = 1 the first term is |y - y_ref| < EPS (0 where x = x_ref). This runs on every
+    activation, so it is written for a CPU's costs: seven elementwise passes, one new tensor (it
+    ends as m), no boolean tensors or ``torch.where``. It overwrites ``x_ref`` and ``y_ref`` (see
+    :meth:`ReferenceRule.record`), and the backward multiplies g into m, so it runs once."""
+    delta = torch.sub(x, x_ref, out=x_ref)
+    small = torch.ops.aten.hardtanh_backward(delta.new_ones(()).expand_as(delta), delta, -EPS, EPS)
     delta.add_(small)
-    multiplier = torch.sub(y, y_ref, out=small).div_(delta).add_(fallback)
-    return multiplier.mul
+    multiplier = _own_backward(module, x, y, small)
+    return multiplier.addcdiv_(torch.sub(y, y_ref, out=y_ref), delta).mul_
 
 
 def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -115,6 +116,10 @@ BACKWARDS: dict[type[nn.Module], Callable[..., Backward]] = {
 }
 
 
+def _memory(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage().data_ptr()
+
+
 class ReferenceRule:
     """DeepLIFT as a backward rule, two passes per batch of (input, reference) pairs.
 
@@ -132,10 +137,19 @@ class ReferenceRule:
         self.replay: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def record(self, model: nn.Module, references: torch.Tensor) -> None:
+        """Run the references, then make every recorded tensor the rule's own to overwrite: one whose
+        memory a later record, a parameter, a buffer or ``references`` also uses is copied."""
         self.recorded, self.replay = [], None
         with torch.no_grad():
             model(references)
-        self.replay = iter(self.recorded)
+        shared = {_memory(t) for t in (references, *model.parameters(), *model.buffers())}
+        tensors = [tensor for pair in self.recorded for tensor in pair]
+        for index in reversed(range(len(tensors))):
+            memory = _memory(tensors[index])
+            if memory in shared:
+                tensors[index] = tensors[index].clone()
+            shared.add(memory)
+        self.replay = zip(tensors[::2], tensors[1::2], strict=True)
 
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         if self.replay is None:

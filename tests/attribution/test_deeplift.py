@@ -88,7 +88,7 @@ def test_fused_rescale_backward_is_the_formula(module):
     leaf = x.clone().requires_grad_()
     (derivative,) = torch.autograd.grad(module(leaf).sum(), leaf)
     grad = torch.randn(4, 3, 5, 5, generator=generator)
-    fused = rescale_backward(module, x, module(x), x_ref, module(x_ref))(grad)
+    fused = rescale_backward(module, x, module(x), x_ref.clone(), module(x_ref))(grad)
     expected = grad * rescale_multiplier(x, x_ref, module(x), module(x_ref), derivative)
     torch.testing.assert_close(fused, expected, rtol=1e-6, atol=1e-9)
     torch.testing.assert_close(fused[0], grad[0] * derivative[0], rtol=0, atol=0)
@@ -115,3 +115,29 @@ def test_data_dependent_forward_is_refused_and_nothing_is_left():
         deeplift(model, x, baseline=-1.0)
     assert hook_count(model) == 0
     assert model.relu.inplace is False
+
+
+class _SharedActivations(nn.Module):
+    """Activations whose recorded tensors are shared: two activations of one tensor, a ReLU's output
+    max-pooled, and a ReLU of a parameter. The rule overwrites recorded tensors it owns only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.pool, self.head = nn.Conv2d(3, 4, 3), nn.MaxPool2d(2), nn.Linear(4, 3)
+        self.relu, self.relu6 = nn.ReLU(), nn.ReLU6()
+        self.scale = nn.Parameter(torch.randn(4, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        pooled = self.pool(self.relu(h)) * self.relu(self.scale)
+        return self.head(pooled.mean(dim=(2, 3)) + self.relu6(h).mean(dim=(2, 3)))
+
+
+def test_shared_recorded_tensors_are_not_overwritten():
+    torch.manual_seed(3)
+    model = _SharedActivations().eval()
+    scale = model.scale.detach().clone()
+    x = torch.randn(2, 3, 9, 9) * 4
+    _attributions, gap = deeplift(model, x, baseline=torch.randn(2, 3, 9, 9) * 4, return_gap=True)
+    assert float(gap.abs().max()) < 1e-5
+    assert torch.equal(model.scale.detach(), scale)
