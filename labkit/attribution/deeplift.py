@@ -64,6 +64,13 @@ def _own_backward(module: nn.Module, x: torch.Tensor, y: torch.Tensor, grad: tor
     return torch.ops.aten.threshold_backward.grad_input(grad, y, 0, grad_input=grad)
 
 
+def _shift_small(delta: torch.Tensor) -> torch.Tensor:
+    """s = 1[|delta| < EPS] as a float tensor (one pass, no booleans); ``delta`` becomes delta + s."""
+    small = torch.ops.aten.hardtanh_backward(delta.new_ones(()).expand_as(delta), delta, -EPS, EPS)
+    delta.add_(small)
+    return small
+
+
 def rescale_backward(
     module: nn.Module, x: torch.Tensor, y: torch.Tensor, x_ref: torch.Tensor, y_ref: torch.Tensor
 ) -> Backward:
@@ -75,20 +82,9 @@ def rescale_backward(
     ends as m), no boolean tensors or ``torch.where``. It overwrites ``x_ref`` and ``y_ref`` (see
     :meth:`ReferenceRule.record`), and the backward multiplies g into m, so it runs once."""
     delta = torch.sub(x, x_ref, out=x_ref)
-    small = torch.ops.aten.hardtanh_backward(delta.new_ones(()).expand_as(delta), delta, -EPS, EPS)
-    delta.add_(small)
+    small = _shift_small(delta)
     multiplier = _own_backward(module, x, y, small)
     return multiplier.addcdiv_(torch.sub(y, y_ref, out=y_ref), delta).mul_
-
-
-def _pool_backward(module: nn.MaxPool2d, inputs: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """The ordinary max-pooling backward (scatter-add to the winners) of ``grad``."""
-    with torch.enable_grad():
-        leaf = inputs.detach().requires_grad_()
-        pooled = F.max_pool2d(
-            leaf, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode
-        )
-        return torch.autograd.grad(pooled, leaf, grad)[0]
 
 
 def maxpool_backward(
@@ -96,15 +92,26 @@ def maxpool_backward(
 ) -> Backward:
     """Max pooling's backward: the output's difference y - y' is split at h = max(y, y') into
     h - y' (sent to the input's winner) and y - h (to the reference's winner); each position's
-    multiplier is what it received over its own x - x' (the ordinary gradient where that is < EPS)."""
-    delta = x - x_ref
+    multiplier is what it received over its own x - x' (the ordinary gradient where that is < EPS).
+
+    Computed as received / (x - x' + s) + s * (ordinary gradient), s = 1[|x - x'| < EPS]: the
+    same, since a position with x = x' receives nothing (its windows' shares are 0). Winners are
+    found once per batch and the backward scatters to them directly. Overwrites ``x_ref``."""
+    pool = (module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode)
+    winners = F.max_pool2d(x, *pool, return_indices=True)[1]
+    reference_winners = F.max_pool2d(x_ref, *pool, return_indices=True)[1]
     highest = torch.max(y, y_ref)
-    small = delta.abs() < EPS
+    to_input = highest - y_ref
+    to_reference = torch.sub(y, highest, out=highest)
+    delta = torch.sub(x, x_ref, out=x_ref)
+    small = _shift_small(delta)
+
+    def scatter(grad: torch.Tensor, to: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten.max_pool2d_with_indices_backward(grad, x, *pool, to)
 
     def backward(grad: torch.Tensor) -> torch.Tensor:
-        won = _pool_backward(module, x, grad * (highest - y_ref))
-        spread = won + _pool_backward(module, x_ref, grad * (y - highest))
-        return torch.where(small, _pool_backward(module, x, grad), spread / delta)
+        received = scatter(grad * to_input, winners).add_(scatter(grad * to_reference, reference_winners))
+        return received.div_(delta).addcmul_(small, scatter(grad, winners))
 
     return backward
 

@@ -10,7 +10,7 @@ from captum.attr import DeepLift, DeepLiftShap
 from torch import nn
 
 from labkit.attribution import deeplift, deeplift_shap
-from labkit.attribution.deeplift import rescale_backward, rescale_multiplier
+from labkit.attribution.deeplift import maxpool_backward, rescale_backward, rescale_multiplier
 from labkit.guards import hook_count
 
 from .conftest import close, targets_of
@@ -141,3 +141,38 @@ def test_shared_recorded_tensors_are_not_overwritten():
     _attributions, gap = deeplift(model, x, baseline=torch.randn(2, 3, 9, 9) * 4, return_gap=True)
     assert float(gap.abs().max()) < 1e-5
     assert torch.equal(model.scale.detach(), scale)
+
+
+def _slow_maxpool_multipliers(x, x_ref, grad, kernel, stride):
+    """Window by window: y - y' is split at h = max(y, y') into h - y' for the input's winner and
+    y - h for the reference's; a position's multiplier is what it received over its own x - x',
+    and the ordinary gradient where x = x'."""
+    received, ordinary = torch.zeros_like(x), torch.zeros_like(x)
+    for i in range(grad.shape[0]):
+        for j in range(grad.shape[1]):
+            window = (slice(i * stride, i * stride + kernel), slice(j * stride, j * stride + kernel))
+            values, reference_values = x[window], x_ref[window]
+            winner = divmod(int(values.argmax()), kernel)
+            reference_winner = divmod(int(reference_values.argmax()), kernel)
+            y, y_ref = values.max(), reference_values.max()
+            highest = max(y, y_ref)
+            to = (i * stride + winner[0], j * stride + winner[1])
+            to_ref = (i * stride + reference_winner[0], j * stride + reference_winner[1])
+            received[to] += grad[i, j] * (highest - y_ref)
+            received[to_ref] += grad[i, j] * (y - highest)
+            ordinary[to] += grad[i, j]
+    delta = x - x_ref
+    return torch.where(delta == 0, ordinary, received / delta)
+
+
+def test_maxpool_backward_is_the_rule_window_by_window():
+    generator = torch.Generator().manual_seed(7)
+    x = torch.randn(7, 7, generator=generator)
+    x_ref = torch.randn(7, 7, generator=generator)
+    x_ref[:3] = x[:3]
+    grad = torch.randn(3, 3, generator=generator)
+    pool = nn.MaxPool2d(3, 2)
+    backward = maxpool_backward(
+        pool, x[None, None], pool(x[None, None]), x_ref[None, None].clone(), pool(x_ref[None, None])
+    )
+    torch.testing.assert_close(backward(grad[None, None])[0, 0], _slow_maxpool_multipliers(x, x_ref, grad, 3, 2))
