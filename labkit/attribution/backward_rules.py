@@ -110,8 +110,9 @@ def replace_backward(
     inputs: torch.Tensor, output: torch.Tensor, backward: Callable[[torch.Tensor], torch.Tensor]
 ) -> torch.Tensor:
     """``output`` (same values and storage) whose gradient reaches ``inputs`` as ``backward(g)``
-    instead of through the module's own backward (for rules such as DeepLIFT's)."""
-    return _ReplacedBackward.apply(inputs, output, backward)
+    instead of through the module's own backward (for rules such as DeepLIFT's). The module's
+    own graph node is dropped, and with it what it saved for its backward (its input)."""
+    return _ReplacedBackward.apply(inputs, output.detach(), backward)
 
 
 class DeconvnetRule:

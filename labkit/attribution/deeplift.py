@@ -127,6 +127,14 @@ def _memory(tensor: torch.Tensor) -> int:
     return tensor.untyped_storage().data_ptr()
 
 
+def _handed_over(tensors: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(x_ref, y_ref) pairs from the flat list, each released by the list once handed over (the
+    rules overwrite them with what they keep, so the reference pass's memory is freed as it goes)."""
+    tensors.reverse()
+    while tensors:
+        yield tensors.pop(), tensors.pop()
+
+
 class ReferenceRule:
     """DeepLIFT as a backward rule, two passes per batch of (input, reference) pairs.
 
@@ -156,7 +164,7 @@ class ReferenceRule:
             if memory in shared:
                 tensors[index] = tensors[index].clone()
             shared.add(memory)
-        self.replay = zip(tensors[::2], tensors[1::2], strict=True)
+        self.recorded, self.replay = [], _handed_over(tensors)
 
     def attach(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         if self.replay is None:
