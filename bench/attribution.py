@@ -29,6 +29,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 import labkit.attribution as lk
 from bench.timing import Run, best_times
 from labkit import load_model, sample_batch
+from labkit.attribution.deeplift import pairs_per_pass
 from labkit.batching import auto_batch_size
 from labkit.layers import get_layer
 from labkit.models import DEFAULT_MODEL
@@ -157,7 +158,7 @@ def main() -> None:
     bs = {
         "grad": lambda copies: auto_batch_size(model, x[:1], with_grad=True, limit=copies),
         "plain": lambda copies: auto_batch_size(model, x[:1], limit=copies),
-        "pairs": lambda pairs: min(max(auto_batch_size(model, x[:1], with_grad=True) // 2, 1), pairs),
+        "pairs": lambda pairs: pairs_per_pass(model, x[:1], pairs),
     }
     channels = get_layer(model, channel_layer)
     store: list[torch.Tensor] = []

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -40,6 +40,8 @@ from labkit.grading import reference
 from labkit.guards import Hooks, model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets
+
+T = TypeVar("T")
 
 RELU_LIKE = (nn.ReLU, nn.Hardtanh)  # nn.ReLU6 is an nn.Hardtanh
 OTHER_ACTIVATIONS = (
@@ -128,6 +130,11 @@ guided_rule = GuidedRule()
 deconvnet_rule = DeconvnetRule()
 
 
+def rule_for(module: nn.Module, rules: dict[type[nn.Module], T]) -> T:
+    """The entry of ``rules`` for the first type ``module`` is an instance of (subclasses included)."""
+    return next(rule for kind, rule in rules.items() if isinstance(module, kind))
+
+
 @contextmanager
 def backward_rules(model: nn.Module, rules: dict[type[nn.Module], Rule], method: str) -> Iterator[None]:
     """Inside the block, modules of the types in ``rules`` back-propagate with their rule.
@@ -147,11 +154,7 @@ def backward_rules(model: nn.Module, rules: dict[type[nn.Module], Rule], method:
             f"{method} has backward rules for {', '.join(t.__name__ for t in rules)} only; this model also uses "
             f"{', '.join(unsupported)}. Use a gradient method (saliency, integrated_gradients) for it."
         )
-    rule_of = {
-        module: next(rule for kind, rule in rules.items() if isinstance(module, kind))
-        for module in model.modules()
-        if isinstance(module, tuple(rules))
-    }
+    rule_of = {module: rule_for(module, rules) for module in model.modules() if isinstance(module, tuple(rules))}
     inplace = {
         module: module.inplace for module, rule in rule_of.items() if rule.reads_input and hasattr(module, "inplace")
     }

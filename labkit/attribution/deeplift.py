@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace_backward
+from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace_backward, rule_for
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
@@ -176,10 +176,15 @@ class ReferenceRule:
                 f"DeepLIFT: the inputs' forward pass reached {type(module).__name__} in a different order or "
                 "shape than the references' pass. DeepLIFT needs a forward pass that does not depend on the data."
             )
-        rule = next(rule for kind, rule in BACKWARDS.items() if isinstance(module, kind))
         with torch.no_grad():
-            backward = rule(module, inputs, output, x_ref, y_ref)
+            backward = rule_for(module, BACKWARDS)(module, inputs, output, x_ref, y_ref)
         return replace_backward(inputs, output, backward)
+
+
+def pairs_per_pass(model: nn.Module, sample: torch.Tensor, n_pairs: int) -> int:
+    """(input, reference) pairs per pass: half a gradient batch, since a pair also holds its reference's
+    recorded activations (4 for EfficientNet-Lite0 on a CPU, the fastest), at most ``n_pairs``."""
+    return min(max(auto_batch_size(model, sample, with_grad=True) // 2, 1), n_pairs)
 
 
 def _deeplift_pairs(
@@ -228,9 +233,7 @@ def _run(
         )
     with model_guard(model):
         resolved = targets_for(model, inputs, targets)
-        # A pair holds its reference's recorded activations besides the input's activations and
-        # gradients: half a gradient batch of pairs (4 for EfficientNet-Lite0 on a CPU, the fastest).
-        size = batch_size or min(max(auto_batch_size(model, inputs[:1], with_grad=True) // 2, 1), len(pairs[0]))
+        size = batch_size or pairs_per_pass(model, inputs[:1], len(pairs[0]))
         rule = ReferenceRule()
         with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):
             total = _deeplift_pairs(model, rule, inputs, references, resolved, pairs, size, progress)
