@@ -82,3 +82,19 @@ def auto_batch_size(
     if limit is not None:
         size = min(size, limit)
     return max(size, 1)
+
+
+def check_batch_size(batch_size: int | None) -> None:
+    """``batch_size`` must be None (chosen automatically) or a whole number >= 1."""
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a whole number >= 1 (or None to choose it), got {batch_size!r}.")
+
+
+def chosen_batch_size(
+    batch_size: int | None, model: nn.Module, sample: torch.Tensor, *, with_grad: bool = False, limit: int | None = None
+) -> int:
+    """``batch_size`` checked by :func:`check_batch_size`, or :func:`auto_batch_size` when it is None."""
+    check_batch_size(batch_size)
+    if batch_size is not None:
+        return batch_size
+    return auto_batch_size(model, sample, with_grad=with_grad, limit=limit)

@@ -27,8 +27,9 @@ class Hooks:
     def __init__(self) -> None:
         self._handles: list[RemovableHandle] = []
 
-    def forward(self, module: nn.Module, hook: Callable) -> None:
-        self._handles.append(module.register_forward_hook(hook))
+    def forward(self, module: nn.Module, hook: Callable, *, always_call: bool = False) -> None:
+        """``always_call``: the hook also runs when the forward raises."""
+        self._handles.append(module.register_forward_hook(hook, always_call=always_call))
 
     def forward_pre(self, module: nn.Module, hook: Callable) -> None:
         self._handles.append(module.register_forward_pre_hook(hook))

@@ -240,7 +240,19 @@ def as_batch(images: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"The batch is empty (shape {tuple(images.shape)}).")
     if not images.is_floating_point():
         raise TypeError(f"Expected a float tensor, got dtype {images.dtype}; divide uint8 data by 255.")
+    check_finite(images, "The images")
     return images
+
+
+def check_finite(
+    tensor: torch.Tensor, what: str, fix: str = "fix the data (e.g. torch.nan_to_num) before explaining it"
+) -> None:
+    """A ValueError when ``tensor`` holds NaN or infinite values (they would spread through every pass)."""
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(
+            f"{what} contain NaN or infinite values ({int(torch.isnan(tensor).sum())} NaN, "
+            f"{int(torch.isinf(tensor).sum())} inf): {fix}."
+        )
 
 
 @dataclass(frozen=True)

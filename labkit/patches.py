@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
@@ -71,8 +71,7 @@ def max_activating_patches(
     device = model_device(model)
     inputs = as_batch(inputs)
     with model_guard(model) as hooks:
-        if batch_size is None:
-            batch_size = auto_batch_size(model, inputs[:1].to(device), limit=len(inputs))
+        batch_size = chosen_batch_size(batch_size, model, inputs[:1].to(device), limit=len(inputs))
         channel_maps = []
         for chunk in tqdm(inputs.split(batch_size), desc="activations", disable=not progress, leave=False):
             with torch.no_grad():

@@ -19,9 +19,11 @@ gradient. A forward hook fires on every call, so a module reused several times i
 switched to out of place for the call (where the rule reads the module's input: deconvnet,
 DeepLIFT) and restored after.
 
-Not covered: activations called as functions (``F.relu``, ``torch.relu`` in ``forward``)
-are invisible to hooks and keep their ordinary gradient; this cannot be detected. Other
-activation modules (GELU, SiLU, Sigmoid, ...) have no rule here and raise a clear error.
+Activations called as functions (``F.relu``, ``torch.relu``, ``F.relu6``, ``F.hardtanh`` in a
+``forward``, as in torchvision's DenseNet) are invisible to hooks; a torch function mode
+(:mod:`labkit.attribution.functional_activations`) attaches the same rules to them during the
+forward pass. Other activations (GELU, SiLU, Sigmoid, ..., as modules or as functions) have
+no rule here and raise a clear error.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import torch
 from torch import nn
 
 from labkit.attribution.channels import reduce_channels
+from labkit.attribution.functional_activations import FunctionalActivations
 from labkit.attribution.gradients import input_gradients
 from labkit.device import model_device
 from labkit.grading import reference
@@ -137,10 +140,12 @@ def rule_for(module: nn.Module, rules: dict[type[nn.Module], T]) -> T:
 
 @contextmanager
 def backward_rules(model: nn.Module, rules: dict[type[nn.Module], Rule], method: str) -> Iterator[None]:
-    """Inside the block, modules of the types in ``rules`` back-propagate with their rule.
+    """Inside the block, modules of the types in ``rules`` back-propagate with their rule, and so do
+    the same activations called as functions in the model's forward (``F.relu``, ...).
 
-    Activation modules without a rule raise a ValueError naming them; the hooks are removed
-    and ``inplace`` flags restored on exit, also when an exception is raised.
+    Activations without a rule (modules, or functions met during a forward pass) raise a
+    ValueError naming them; the hooks are removed and ``inplace`` flags restored on exit, also
+    when an exception is raised.
     """
     unsupported = sorted(
         {
@@ -158,17 +163,41 @@ def backward_rules(model: nn.Module, rules: dict[type[nn.Module], Rule], method:
     inplace = {
         module: module.inplace for module, rule in rule_of.items() if rule.reads_input and hasattr(module, "inplace")
     }
+    functional = FunctionalActivations(
+        tuple(rules),
+        lambda module, inputs, output: rule_for(module, rules).attach(module, inputs, output),
+        lambda module: rule_for(module, rules).reads_input,
+        method,
+    )
     hooks = Hooks()
 
+    def enter_forward(_model: nn.Module, _inputs: tuple) -> None:
+        functional.forward_depth += 1
+
+    def leave_forward(_model: nn.Module, _inputs: tuple, _output: object) -> None:
+        functional.forward_depth -= 1
+        if not functional.forward_depth:  # a rule module's forward that raised left its count behind
+            functional.module_depth = 0
+
+    def enter_rule_module(_module: nn.Module, _inputs: tuple) -> None:
+        functional.module_depth += 1
+
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        return rule_of[module].attach(module, inputs[0], output)
+        try:  # the rule's own torch calls are not the model's
+            return rule_of[module].attach(module, inputs[0], output)
+        finally:
+            functional.module_depth -= 1
 
     try:
+        hooks.forward_pre(model, enter_forward)
+        hooks.forward(model, leave_forward, always_call=True)
         for module in rule_of:
             if module in inplace:
                 module.inplace = False
+            hooks.forward_pre(module, enter_rule_module)
             hooks.forward(module, hook)
-        yield
+        with functional:
+            yield
     finally:
         hooks.remove()
         for module, flag in inplace.items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from labkit.images import check_finite
+
 
 def as_baseline(baseline: float | torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """``baseline`` as a (B, 3, H, W) tensor on the inputs' device: a number, or a tensor of shape
@@ -16,4 +18,5 @@ def as_baseline(baseline: float | torch.Tensor, inputs: torch.Tensor) -> torch.T
             f"baseline of shape {shape} does not match inputs of shape {tuple(inputs.shape)}; give a number, "
             f"a (3, 1, 1) or (3, H, W) tensor for all images, or a (B, 3, H, W) tensor with one per image."
         )
+    check_finite(tensor, "The baseline values")
     return tensor.expand_as(inputs)

@@ -41,7 +41,7 @@ def class_model(
     ascent steps of size ``lr``); ``initial`` (N, 3, H, W) replaces the zero start.
     Map back to [0, 1] with ``Classifier.preprocess.inverse`` (and clip) to show them.
     """
-    if steps < 1 or lr <= 0 or l2 < 0:
+    if not (steps >= 1 and lr > 0 and l2 >= 0):  # also NaN
         raise ValueError(f"Need steps >= 1, lr > 0 and l2 >= 0; got steps={steps}, lr={lr}, l2={l2}.")
     device = model_device(model)
     classes = torch.as_tensor(targets, device=device).reshape(-1)

@@ -33,11 +33,11 @@ from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
 from labkit.attribution.integrated_gradients import target_scores
-from labkit.batching import auto_batch_size
+from labkit.batching import auto_batch_size, check_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
-from labkit.images import as_batch
+from labkit.images import as_batch, check_finite
 from labkit.targets import Targets, targets_for
 
 EPS = 1e-10
@@ -222,6 +222,7 @@ def _run(
     progress: bool,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     check_reduce(reduce)
+    check_batch_size(batch_size)
     n_images, n_references = len(inputs), len(references)
     device = inputs.device
     if pairs_of == "own":
@@ -294,4 +295,5 @@ def deeplift_shap(
             f"references must be a (R, 3, H, W) tensor of reference inputs shaped like the inputs "
             f"{tuple(inputs.shape[1:])}, got {tuple(references.shape)}."
         )
+    check_finite(references, "The references")
     return _run(model, inputs, targets, references, "all", reduce, return_gap, batch_size, progress)

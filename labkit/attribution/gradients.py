@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from labkit.attribution.channels import check_reduce, reduce_channels
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
@@ -109,7 +109,7 @@ def smoothgrad(
     check_reduce(reduce)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
-    if noise_level < 0:
+    if not noise_level >= 0:  # also NaN
         raise ValueError(f"noise_level must be >= 0 (a fraction of the input range), got {noise_level}.")
     inputs = as_batch(inputs).to(model_device(model))
     n_images = len(inputs)
@@ -125,7 +125,7 @@ def smoothgrad(
             return inputs[images] + noise * sigma[images, None, None, None], resolved[images]
 
         n_copies = n_images * n_samples
-        size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=n_copies)
+        size = chosen_batch_size(batch_size, model, inputs[:1], with_grad=True, limit=n_copies)
         for index, gradients in copy_gradients(model, make, n_copies, size, progress=progress, desc="smoothgrad"):
             total.index_add_(0, index // n_samples, gradients)
     return reduce_channels(total / n_samples, reduce)

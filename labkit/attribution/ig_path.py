@@ -26,7 +26,7 @@ from torch import nn
 
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.integrated_gradients import path_nodes
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
@@ -105,7 +105,7 @@ def path_profile(
     delta = x - start
     columns: list[list[torch.Tensor]] = [[], [], []]
     with model_guard(model):
-        size = batch_size or auto_batch_size(model, x[None], with_grad=True, limit=len(alphas))
+        size = chosen_batch_size(batch_size, model, x[None], with_grad=True, limit=len(alphas))
         for chunk in alphas.split(size):
             leaf = path_points(x, start, chunk.to(x.dtype)).requires_grad_()
             with torch.enable_grad():

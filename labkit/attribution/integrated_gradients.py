@@ -18,7 +18,7 @@ from torch import nn
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
@@ -91,7 +91,7 @@ def integrated_gradients(
             return points, resolved[images]
 
         n_copies = n_images * n_steps
-        size = batch_size or auto_batch_size(model, inputs[:1], with_grad=True, limit=n_copies)
+        size = chosen_batch_size(batch_size, model, inputs[:1], with_grad=True, limit=n_copies)
         for index, gradients in copy_gradients(model, make, n_copies, size, progress=progress, desc="integrated"):
             total.index_add_(0, index % n_images, gradients * weights[index // n_images, None, None, None])
         attributions = total * delta

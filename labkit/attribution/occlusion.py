@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
@@ -101,8 +101,7 @@ def occlusion_scores(
             outputs = model(inputs)
         targets = resolve_targets(outputs, targets)
         full = _score(outputs, targets, score)
-        if batch_size is None:
-            batch_size = auto_batch_size(model, inputs[:1], limit=n_images * n_windows)
+        batch_size = chosen_batch_size(batch_size, model, inputs[:1], limit=n_images * n_windows)
         scores = torch.empty(n_images * n_windows, dtype=full.dtype, device=device)
         starts = range(0, n_images * n_windows, batch_size)
         for start in tqdm(starts, desc="occlusion", disable=not progress, leave=False):

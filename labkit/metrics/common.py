@@ -8,10 +8,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.guards import model_guard
-from labkit.images import as_batch
+from labkit.images import as_batch, check_finite
 from labkit.targets import Targets, resolve_targets
 
 SCORES = ("probability", "logit")
@@ -36,9 +36,13 @@ def check_maps(maps: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
             f"{tuple(inputs.shape)}; got maps of shape {tuple(maps.shape)}.{hint}"
         )
     maps = maps.detach().to(inputs.device, torch.float32)
-    if not bool(torch.isfinite(maps).all()):
-        raise ValueError("The maps contain NaN or infinite values; fix the method that made them.")
+    check_finite_maps(maps)
     return maps
+
+
+def check_finite_maps(maps: torch.Tensor) -> None:
+    """A ValueError when ``maps`` hold NaN or infinite values."""
+    check_finite(maps, "The maps", "fix the method that made them")
 
 
 def minmax(maps: torch.Tensor) -> torch.Tensor:
@@ -46,6 +50,7 @@ def minmax(maps: torch.Tensor) -> torch.Tensor:
 
     A constant map ranks no pixel above another, so it keeps the whole image (ones).
     """
+    check_finite_maps(maps)
     flat = maps.flatten(1)
     low, high = flat.amin(1), flat.amax(1)
     span = (high - low)[:, None, None]
@@ -84,8 +89,7 @@ def scores_of(
     """
     n = len(targets)
     device = targets.device
-    if batch_size is None:
-        batch_size = auto_batch_size(model, build(torch.zeros(1, dtype=torch.long, device=device)), limit=n)
+    batch_size = chosen_batch_size(batch_size, model, build(torch.zeros(1, dtype=torch.long, device=device)), limit=n)
     scores = torch.empty(n, device=device)
     with model_guard(model), torch.no_grad():
         for start in tqdm(range(0, n, batch_size), desc=desc, disable=not progress, leave=False):

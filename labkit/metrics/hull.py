@@ -25,7 +25,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.metrics.common import check_maps, minmax, select_score
+from labkit.metrics.common import check_finite_maps, check_maps, minmax, select_score
 from labkit.targets import Targets, resolve_targets
 
 #: GAD keeps the most important half of the pixels.
@@ -52,6 +52,7 @@ def important_pixels(maps: torch.Tensor, *, fraction: float | None = None, thres
     """
     if maps.ndim != 3:
         raise ValueError(f"Expected maps of shape (B, H, W), got {tuple(maps.shape)}.")
+    check_finite_maps(maps)
     if fraction is not None and threshold is not None:
         raise ValueError("Give either fraction or threshold, not both.")
     if threshold is not None:

@@ -22,7 +22,7 @@ import torch
 import torchvision.transforms.functional as TF
 from torch import nn
 
-from labkit.metrics.common import check_maps, resolved, scores_of, target_source
+from labkit.metrics.common import check_finite_maps, check_maps, resolved, scores_of, target_source
 from labkit.targets import Targets
 
 #: RISE blurs with a Gaussian of sigma 5 px (kernel 11 px) on 224 px images.
@@ -50,6 +50,7 @@ def blurred(inputs: torch.Tensor, sigma: float = BLUR_SIGMA) -> torch.Tensor:
 
 def saliency_ranks(maps: torch.Tensor) -> torch.Tensor:
     """(B, H W) rank of each pixel: 0 for the most salient; ties keep raster order."""
+    check_finite_maps(maps)
     order = maps.flatten(1).argsort(dim=1, descending=True, stable=True)
     ranks = torch.empty_like(order)
     ranks.scatter_(1, order, torch.arange(order.shape[1], device=order.device).expand_as(order))

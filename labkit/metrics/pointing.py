@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from labkit.metrics.common import minmax
+from labkit.metrics.common import check_finite_maps, minmax
 
 
 def _check(maps: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,8 +31,7 @@ def _check(maps: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch
             f"The ground-truth masks {tuple(masks.shape)} must match the maps {tuple(maps.shape)}: one "
             "(H, W) mask per map. Upsample the maps to the image size first."
         )
-    if not bool(torch.isfinite(maps).all()):
-        raise ValueError("The maps contain NaN or infinite values.")
+    check_finite_maps(maps)
     masks = masks.to(maps.device).bool()
     if not bool(masks.flatten(1).any(1).all()):
         raise ValueError("A ground-truth mask is empty: there is no object to point at.")

@@ -41,5 +41,7 @@ def test_l2_penalty_keeps_the_image_small():
 def test_clear_errors(efficientnet):
     with pytest.raises(ValueError, match="steps"):
         class_model(efficientnet, 1, steps=0)
+    with pytest.raises(ValueError, match="lr > 0"):
+        class_model(efficientnet, 1, steps=1, lr=float("nan"))
     with pytest.raises(ValueError, match="out of range"):
         class_model(efficientnet, 1000, size=(32, 32), steps=1)

@@ -71,7 +71,12 @@ def test_smoothgrad_without_noise_is_the_gradient(efficientnet, inputs):
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"n_samples": 0}, "n_samples"), ({"noise_level": -1.0}, "noise_level"), ({"reduce": "mean"}, "reduce")],
+    [
+        ({"n_samples": 0}, "n_samples"),
+        ({"noise_level": -1.0}, "noise_level"),
+        ({"noise_level": float("nan")}, "noise_level"),
+        ({"reduce": "mean"}, "reduce"),
+    ],
 )
 def test_smoothgrad_clear_errors(resnet18, inputs, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -89,3 +89,35 @@ def test_restored_after_an_error_inside_the_backward_rules(resnet18):
     finally:
         handle.remove()
     assert _state(resnet18) == before
+
+
+#: Methods that run their passes in batches of copies or channels, so they take ``batch_size``.
+BATCHED = ["smoothgrad", "integrated_gradients", "deeplift", "deeplift_shap", "score_cam", "ablation_cam"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_inputs_are_refused(name, bad, resnet18):
+    x = torch.zeros(2, 3, 32, 32)
+    x[1, 2, 5, 7] = bad
+    before = _state(resnet18)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        getattr(attribution, name)(resnet18, x, **OPTIONS.get(name, {}))
+    assert _state(resnet18) == before
+
+
+@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("batch_size", [0, -3, 2.5, True])
+def test_nonsensical_batch_sizes_are_refused(name, batch_size, resnet18):
+    before = _state(resnet18)
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1"):
+        getattr(attribution, name)(resnet18, torch.zeros(1, 3, 32, 32), batch_size=batch_size, **OPTIONS.get(name, {}))
+    assert _state(resnet18) == before
+
+
+@pytest.mark.parametrize(("name", "option"), [("integrated_gradients", "baseline"), ("deeplift", "baseline")])
+def test_non_finite_baselines_are_refused(name, option, resnet18):
+    with pytest.raises(ValueError, match="baseline values contain NaN"):
+        getattr(attribution, name)(resnet18, torch.zeros(1, 3, 32, 32), **{option: float("nan")})
+    with pytest.raises(ValueError, match="references contain NaN"):
+        attribution.deeplift_shap(resnet18, torch.zeros(1, 3, 32, 32), references=torch.full((2, 3, 32, 32), torch.inf))

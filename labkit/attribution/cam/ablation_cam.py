@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 
 from labkit.attribution.cam.base import cam_method
 from labkit.attribution.layer_capture import LayerState
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 
 
 def _ablate(channels: torch.Tensor):
@@ -37,7 +37,7 @@ def ablation_cam(state: LayerState) -> torch.Tensor:
     """
     activations, targets = state.activations, state.targets
     n_images, n_channels = activations.shape[:2]
-    batch_size = state.batch_size or auto_batch_size(state.model, state.inputs[:1], limit=n_channels)
+    batch_size = chosen_batch_size(state.batch_size, state.model, state.inputs[:1], limit=n_channels)
     ablated = torch.empty(n_images, n_channels, device=activations.device)
     steps = [(image, start) for image in range(n_images) for start in range(0, n_channels, batch_size)]
     with torch.no_grad():

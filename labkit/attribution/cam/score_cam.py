@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 
 from labkit.attribution.cam.base import cam_method, upsample_maps
 from labkit.attribution.layer_capture import LayerState
-from labkit.batching import auto_batch_size
+from labkit.batching import chosen_batch_size
 
 SCORES = ("probability", "logit")
 EPS = 1e-8
@@ -55,7 +55,7 @@ def score_cam(state: LayerState, *, score: str = "probability", channel_softmax:
         scores = baseline[:, None].repeat(1, n_channels).flatten()
         flat = activations.flatten(2)
         active = (flat.amax(dim=2) > flat.amin(dim=2)).flatten().nonzero()[:, 0]
-        batch_size = state.batch_size or auto_batch_size(state.model, inputs[:1], limit=max(len(active), 1))
+        batch_size = chosen_batch_size(state.batch_size, state.model, inputs[:1], limit=max(len(active), 1))
         starts = range(0, len(active), batch_size)
         for start in tqdm(starts, desc="score_cam", disable=not state.progress, leave=False):
             index = active[start : start + batch_size]
