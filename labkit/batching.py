@@ -18,7 +18,7 @@ from labkit.guards import model_guard
 #: images with their gradients).
 CPU_BUDGET_BYTES = 768 * 2**20
 CPU_GRADIENT_BUDGET_BYTES = 2 * 2**30
-#: Fraction of the free GPU memory a batch may use.
+#: Fraction of the free GPU memory (CUDA, or Apple's MPS) a batch may use.
 MEMORY_FRACTION = 0.5
 
 
@@ -56,6 +56,8 @@ def free_memory_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return free
+    if device.type == "mps":
+        return max(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory(), 0)
     import psutil
 
     return psutil.virtual_memory().available
@@ -73,7 +75,7 @@ def auto_batch_size(
     ``limit`` caps the result (e.g. the number of copies there are to run).
     """
     per_input = max(activation_bytes(model, sample) * (2 if with_grad else 1), 1)
-    if sample.device.type == "cuda":
+    if sample.device.type in ("cuda", "mps"):
         budget = free_memory_bytes(sample.device) * MEMORY_FRACTION
     else:
         cpu_budget = CPU_GRADIENT_BUDGET_BYTES if with_grad else CPU_BUDGET_BYTES

@@ -15,9 +15,9 @@ whatever the network (the *gap* is 0 up to float error). DeepLIFT-SHAP averages 
 over a set of references. Each (input, reference) pair costs one forward pass without
 gradients and one forward/backward pass (Captum back-propagates both halves of a batch).
 
-Covered: ReLU, ReLU6/Hardtanh, MaxPool2d modules (also in place or reused). Functional
-activations are not seen (they keep their gradient, and summation-to-delta then fails:
-the gap shows it); other activation modules raise a clear error.
+Covered: ReLU, ReLU6/Hardtanh, MaxPool2d modules (also in place or reused) and the same
+operations called as functions in a ``forward`` (``F.relu``, ``F.max_pool2d``, ...; see
+:mod:`labkit.attribution.functional_activations`); other activations raise a clear error.
 """
 
 from __future__ import annotations

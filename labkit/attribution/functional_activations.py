@@ -90,10 +90,12 @@ OTHER_FUNCTIONS: frozenset[Callable] = frozenset(
 
 
 def _name(function: Callable) -> str:
-    if getattr(function, "__objclass__", None) is torch.Tensor:
-        return f"Tensor.{function.__name__}"
-    module = getattr(function, "__module__", None) or "torch"
-    return f"{module.replace('torch.nn.functional', 'F')}.{function.__name__}"
+    """How the model's code most likely spelled ``function``: ``F.gelu``, ``torch.sigmoid``, ``Tensor.tanh``."""
+    for prefix, namespace in (("F", F), ("torch", torch), ("Tensor", torch.Tensor)):
+        name = getattr(function, "__name__", "")
+        if getattr(namespace, name, None) is function:
+            return f"{prefix}.{name}"
+    return getattr(function, "__name__", repr(function))
 
 
 class FunctionalActivations(TorchFunctionMode):

@@ -78,7 +78,7 @@ def integrated_gradients(
     alphas, weights = path_nodes(n_steps, method)
     inputs = as_batch(inputs).to(model_device(model))
     baselines = as_baseline(baseline, inputs)
-    alphas, weights = alphas.to(inputs.device, inputs.dtype), weights.to(inputs.device, inputs.dtype)
+    alphas, weights = alphas.to(inputs.dtype).to(inputs.device), weights.to(inputs.dtype).to(inputs.device)
     n_images = len(inputs)
     delta = inputs - baselines
     total = torch.zeros_like(inputs)

@@ -34,6 +34,24 @@ def vgg11() -> nn.Module:
     return _seeded(lambda: torchvision.models.vgg11(weights=None))
 
 
+@pytest.fixture(scope="session")
+def densenet121() -> nn.Module:
+    """torchvision DenseNet-121: ``F.relu(features, inplace=True)`` in its forward, invisible to module hooks."""
+    return _seeded(lambda: torchvision.models.densenet121(weights=None))
+
+
+@pytest.fixture(scope="session")
+def mobilenet_v3() -> nn.Module:
+    """torchvision MobileNet-V3-Small: Hardswish activations, squeeze-excitation blocks, an MLP head.
+
+    With random weights its class scores barely depend on the features (CAMs of ~1e-11), below
+    pytorch-grad-cam's 1e-7 normalisation epsilon; the last layer is scaled by 1e8 so they do not."""
+    model = _seeded(lambda: torchvision.models.mobilenet_v3_small(weights=None))
+    with torch.no_grad():
+        model.classifier[-1].weight.mul_(1e8)
+    return model
+
+
 ARCHITECTURES = ("efficientnet", "resnet18", "vgg11")
 #: Their default CAM layers (labkit's Classifier.cam_layer for the trained versions).
 CAM_LAYERS = {"efficientnet": "bn2", "resnet18": "layer4", "vgg11": "features.19"}
