@@ -95,7 +95,11 @@ def slider_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
 
 
 def menu_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
-    """Keyboard (arrow key on the focused menu) and pointer (choosing an option) changes of a dropdown."""
+    """Keyboard and pointer (choosing an option) changes of a dropdown.
+
+    By keyboard the menu is opened first (Alt+ArrowDown), then an arrow key and Enter pick the
+    option: on a closed menu, JupyterLab's notebook shortcuts take ArrowUp/ArrowDown (next cell).
+    """
     select = control.locator("select").first
     count = select.locator("option").count()
     index = select.evaluate("s => s.selectedIndex")
@@ -105,7 +109,8 @@ def menu_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
     def press(name: str) -> Callable[[], None]:
         def act() -> None:
             select.focus()
-            page.keyboard.press(name)
+            for pressed in ("Alt+ArrowDown", name, "Enter"):
+                page.keyboard.press(pressed)
 
         return act
 
