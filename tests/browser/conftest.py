@@ -61,7 +61,7 @@ def context(browser):
 @pytest.fixture(scope="session")
 def shots():
     shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
 
 

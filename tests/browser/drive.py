@@ -130,10 +130,14 @@ def burst(page, plot, control, presses: int = 4) -> float:
     for _ in range(presses):
         page.keyboard.press(key)
     last = time.perf_counter()
-    value = control.locator(".widget-readout").first.inner_text().strip()
+    label = control.locator(".widget-label").first.inner_text().strip()
+    value = float(control.locator(".widget-readout").first.inner_text())
     page.wait_for_function(
-        f"([plot, value]) => ({STATUS})(plot).includes(' = ' + value + ':')",
-        arg=[element, value],
+        f"""([plot, label, value]) => {{
+          const match = ({STATUS})(plot).match(new RegExp(label + ' = ([-0-9.e]+)'));
+          return !!match && Math.abs(parseFloat(match[1]) - value) < 1e-6;
+        }}""",
+        arg=[element, label, value],
         timeout=WAIT_MS,
         polling="raf",
     )

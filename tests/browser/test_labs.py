@@ -21,7 +21,7 @@ def test_lab_runs_and_every_widget_responds(lab, server, context, shots):
         assert not report["errors"], f"{lab}: cells raised: {report['errors']}"
         assert not report["unrun"], f"{lab}: cells not run: {report['unrun']}"
         folder = shots / lab
-        folder.mkdir()
+        folder.mkdir(parents=True, exist_ok=True)
         records = exercise_widgets(notebook.page, folder)
         TIMINGS[lab]["widgets"] = records
         assert not notebook.console_errors, f"{lab}: browser console errors: {notebook.console_errors}"
