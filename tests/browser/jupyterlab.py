@@ -76,6 +76,10 @@ def start_server(scratch: Path) -> Server:
     shutil.copytree(ROOT / "notebooks", root)
     shutil.copytree(ROOT / "solutions", root / "solutions")
     shutil.copy(ROOT / "nbgrader_config.py", root)
+    exchange = scratch / "exchange"  # nbgrader's assignment list needs one (a class has /srv/nbgrader/exchange)
+    exchange.mkdir()
+    with (root / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
     port = free_port()
     env = {
         **os.environ,

@@ -68,6 +68,8 @@ def test_student_answers_runs_the_visible_test_and_validates(server, context, sh
     panel.wait_for()
     page.wait_for_timeout(2000)
     page.screenshot(path=shots / "student-assignment-list.png")
+    listing = panel.inner_text()
+    assert "does not exist" not in listing and "Error" not in listing, listing
     assert not notebook.console_errors, f"browser console errors: {notebook.console_errors}"
     page.close()
     server.shutdown_kernels()
