@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # Containers often run as root, which JupyterLab refuses unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-## Students: start JupyterLab on the labs.
+## Students: start JupyterLab on the labs (notebooks/), opened on the landing page notebooks/README.md;
+## the class settings (no news or update pop-ups) are in jupyter/.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --config=jupyter/jupyter_lab_config.py $(ROOT_FLAG) $(LAB_ARGS)
 
 ## Everyone: the whole test suite (lint, labkit, notebooks, nbgrader round trip).
 test: $(STAMP)

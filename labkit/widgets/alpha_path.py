@@ -8,7 +8,6 @@ curve from alpha = 0 up to the slider: where it flattens, the gradients vanish.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
@@ -39,15 +38,16 @@ def alpha_explorer(
         target = int(classifier.probabilities(image).argmax())
     label = classifier.classes[target]
 
-    def compute(alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def compute(model: torch.nn.Module, alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         alphas = torch.linspace(0, alpha, round(alpha / step) + 1)
-        scores, probabilities = path_scores(classifier.model, x, target, alphas, baseline=baseline)
+        scores, probabilities = path_scores(model, x, target, alphas, baseline=baseline)
         shown = classifier.preprocess.inverse(path_points(x, baseline, alphas[-1:])[0]).cpu()
         return alphas, scores, probabilities, shown
 
     def draw(result: tuple, alpha: float) -> Figure:
         alphas, scores, probabilities, shown = result
-        figure, (ax_image, ax_curve) = plt.subplots(1, 2, figsize=(7.5, 3.2))
+        figure = Figure(figsize=(7.5, 3.2))
+        ax_image, ax_curve = figure.subplots(1, 2)
         ax_image.imshow(to_numpy_image(shown))
         ax_image.set_title(f"alpha = {alpha:.2f}: S = {scores[-1]:.2f}, p = {probabilities[-1]:.2f}", fontsize=9)
         ax_image.axis("off")
@@ -60,4 +60,5 @@ def alpha_explorer(
         figure.tight_layout()
         return figure
 
-    return SliderPlot(compute, draw, alpha=widgets.FloatSlider(alpha, min=0.0, max=1.0, step=step, description="alpha"))
+    slider = widgets.FloatSlider(alpha, min=0.0, max=1.0, step=step, description="alpha")
+    return SliderPlot(compute, draw, state=classifier.model, alpha=slider)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
@@ -31,17 +30,19 @@ def class_explorer(
     top = classifier.top_k(image, k)[0]
     options = [(f"{name} ({index}), p = {p:.2f}", index) for index, name, p in top]
 
-    def compute(target: int, method: str) -> torch.Tensor:
-        return methods[method](classifier.model, inputs, target)[0].detach().cpu()
+    def compute(model: torch.nn.Module, target: int, method: str) -> torch.Tensor:
+        return methods[method](model, inputs, target)[0].detach().cpu()
 
     def draw(saliency: torch.Tensor, target: int, method: str) -> Figure:
-        figure, ax = plt.subplots(figsize=(4.2, 4.2))
+        figure = Figure(figsize=(4.2, 4.2))
+        ax = figure.subplots()
         show_heatmap(image, saliency, ax, title=f"{method} for {classifier.classes[target]}", colorbar=True)
         return figure
 
     return SliderPlot(
         compute,
         draw,
+        state=classifier.model,
         target=widgets.Dropdown(options=options, value=top[0][0], description="class"),
         method=widgets.Dropdown(options=list(methods), description="method"),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
@@ -41,7 +40,7 @@ def gad_explorer(
     targets = torch.tensor([target])
     label = classifier.classes[target]
 
-    def compute(alpha: float) -> dict:
+    def compute(models: dict[float, torch.nn.Module], alpha: float) -> dict:
         used = [models[a] for a in alphas[: alphas.index(alpha) + 1]]
         maps = importance_maps(method, used, inputs, targets, **options)[:, 0][:, None]
         important = important_stack(maps, fraction)
@@ -55,7 +54,8 @@ def gad_explorer(
         }
 
     def draw(result: dict, alpha: float) -> Figure:
-        figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+        figure = Figure(figsize=(9, 3.2))
+        axes = figure.subplots(1, 3)
         name = "original model" if alpha == 0 else f"support model alpha={alpha:g}"
         show_heatmap(image, result["map"], axes[0], title=f"{name}: |map| for {label}")
         axes[1].imshow(result["important"].numpy(), cmap="gray_r")
@@ -69,4 +69,4 @@ def gad_explorer(
         return figure
 
     slider = widgets.SelectionSlider(options=alphas, value=0.0, description="alpha")
-    return SliderPlot(compute, draw, alpha=slider)
+    return SliderPlot(compute, draw, state=models, alpha=slider)

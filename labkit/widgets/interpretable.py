@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from torch import nn
@@ -52,11 +51,12 @@ def model_comparison_explorer(
     """
     inputs = preprocess(images)
 
-    def compute(kind: str) -> dict[str, torch.Tensor]:
+    def compute(models: dict[str, nn.Module], kind: str) -> dict[str, torch.Tensor]:
         return {name: model_maps(model, inputs, targets, kind, layer) for name, model in models.items()}
 
     def draw(maps: dict[str, torch.Tensor], kind: str) -> Figure:
-        figure, axes = plt.subplots(len(maps), len(images), figsize=(1.6 * len(images), 1.7 * len(maps)), squeeze=False)
+        figure = Figure(figsize=(1.6 * len(images), 1.7 * len(maps)))
+        axes = figure.subplots(len(maps), len(images), squeeze=False)
         for row, (name, model_maps_) in enumerate(maps.items()):
             for column, (image, saliency) in enumerate(zip(images, model_maps_)):
                 show_heatmap(image, saliency, axes[row, column], title=name if column == 0 else None)
@@ -64,4 +64,5 @@ def model_comparison_explorer(
         figure.tight_layout()
         return figure
 
-    return SliderPlot(compute, draw, kind=widgets.Dropdown(options=MAP_KINDS, value=kind, description="maps"))
+    menu = widgets.Dropdown(options=MAP_KINDS, value=kind, description="maps")
+    return SliderPlot(compute, draw, state=dict(models), kind=menu)

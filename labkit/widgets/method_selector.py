@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
@@ -32,12 +31,13 @@ def method_explorer(
         raise ValueError("method_explorer needs at least one image and one method (two dicts: name -> value).")
     predicted = {name: int(classifier.probabilities(image).argmax()) for name, image in images.items()}
 
-    def compute(method: str, image: str) -> torch.Tensor:
+    def compute(model: torch.nn.Module, method: str, image: str) -> torch.Tensor:
         inputs = classifier.preprocess(images[image])[None].to(classifier.device)
-        return methods[method](classifier.model, inputs, [predicted[image]])[0].detach().cpu()
+        return methods[method](model, inputs, [predicted[image]])[0].detach().cpu()
 
     def draw(saliency: torch.Tensor, method: str, image: str) -> Figure:
-        figure, (ax_image, ax_map) = plt.subplots(1, 2, figsize=(7, 3.6))
+        figure = Figure(figsize=(7, 3.6))
+        ax_image, ax_map = figure.subplots(1, 2)
         ax_image.imshow(to_numpy_image(images[image]))
         ax_image.set_title(image, fontsize=9)
         ax_image.axis("off")
@@ -48,6 +48,7 @@ def method_explorer(
     return SliderPlot(
         compute,
         draw,
+        state=classifier.model,
         method=widgets.Dropdown(options=list(methods), description="method"),
         image=widgets.Dropdown(options=list(images), description="image"),
     )

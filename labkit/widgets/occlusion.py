@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from labkit.attribution.occlusion import occlusion
+from labkit.attribution.occlusion import occlusion, occlusion_scores
 from labkit.models import Classifier
 from labkit.viz import show_heatmap
 from labkit.widgets.slider_plot import SliderPlot
@@ -24,24 +25,44 @@ def occlusion_explorer(
     """Sliders for the occlusion patch size and stride over ``image`` (3, H, W) in [0, 1].
 
     The map shows the drop in the target's probability (default: the predicted class).
-    Stride starts at 8 px, where one map takes a few seconds on a laptop CPU.
+    Stride starts at 8 px, where one map takes a few seconds on a laptop CPU. A setting made
+    in the browser first shows a preview: the drops of at most 4 x 4 squares of the chosen
+    size (stride ``preview_stride``), drawn coarse, until the map at the chosen stride is ready.
     """
     inputs = classifier.preprocess(image)[None].to(classifier.device)
     if target is None:
         target = int(classifier.probabilities(image).argmax())
     label = classifier.classes[target]
 
-    def compute(patch: int, stride: int) -> torch.Tensor:
-        return occlusion(classifier.model, inputs, target, patch=patch, stride=stride)[0].cpu()
+    def compute(model: torch.nn.Module, patch: int, stride: int) -> torch.Tensor:
+        return occlusion(model, inputs, target, patch=patch, stride=stride)[0].cpu()
+
+    def preview(model: torch.nn.Module, patch: int, stride: int) -> torch.Tensor | None:
+        coarse = preview_stride(inputs.shape[-1], patch, stride)
+        if coarse == stride:
+            return None
+        scores, full = occlusion_scores(model, inputs, target, patch=patch, stride=coarse)
+        return (full[:, None, None] - scores)[0].cpu()  # one drop per square, resized over the image
 
     def draw(saliency: torch.Tensor, patch: int, stride: int) -> Figure:
-        figure, ax = plt.subplots(figsize=(4.2, 4.2))
+        figure = Figure(figsize=(4.2, 4.2))
+        ax = figure.subplots()
         show_heatmap(image, saliency, ax, title=f"drop of p({label}), patch {patch}, stride {stride}", colorbar=True)
         return figure
 
     return SliderPlot(
         compute,
         draw,
+        state=classifier.model,
+        preview=preview,
         patch=widgets.IntSlider(patch, min=16, max=112, step=8, description="patch"),
         stride=widgets.IntSlider(stride, min=8, max=56, step=8, description="stride"),
     )
+
+
+def preview_stride(size: int, patch: int, stride: int, per_axis: int = 4) -> int:
+    """The smallest stride >= ``stride`` that puts at most ``per_axis`` squares along a side of ``size`` px.
+
+    Positions per axis are ``ceil((size - patch) / stride) + 1`` (labkit's occlusion grid).
+    """
+    return max(stride, math.ceil((size - patch) / (per_axis - 1)))

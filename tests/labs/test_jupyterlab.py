@@ -1,4 +1,4 @@
-"""`make lab` starts JupyterLab on notebooks/ with the widgets and nbgrader extensions."""
+"""`make lab` starts JupyterLab on notebooks/ with the widgets and nbgrader extensions, set up for a class."""
 
 import json
 import socket
@@ -73,3 +73,18 @@ def test_widgets_and_nbgrader_extensions_are_enabled(lab_server):
 def test_python_kernel_is_available(lab_server):
     kernels = json.loads(get(f"{lab_server}/api/kernelspecs"))
     assert "python3" in kernels["kernelspecs"]
+
+
+def test_class_settings_no_news_and_the_landing_page(lab_server):
+    page = get(f"{lab_server}/lab")
+    config = json.loads(page.split('id="jupyter-config-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0])
+    assert config["news"] == {"disabled": True}
+    notification = json.loads(get(f"{lab_server}/lab/api/settings/@jupyterlab/apputils-extension:notification"))
+    properties = notification["schema"]["properties"]
+    assert properties["fetchNews"]["default"] == "false" and properties["checkForUpdates"]["default"] is False
+    viewers = json.loads(get(f"{lab_server}/lab/api/settings/@jupyterlab/docmanager-extension:plugin"))
+    assert viewers["schema"]["properties"]["defaultViewers"]["default"] == {"markdown": "Markdown Preview"}
+    request = urllib.request.Request(f"{lab_server}/", headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.url.endswith("/lab/tree/README.md")
+    assert "01_occlusion/occlusion.ipynb" in json.loads(get(f"{lab_server}/api/contents/README.md"))["content"]

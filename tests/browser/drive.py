@@ -1,0 +1,172 @@
+"""Operating a lab's widgets (labkit's SliderPlot) in the page, by keyboard and by mouse, with timings.
+
+Each operation changes one control, waits for the figure's image to change (the first new
+image: a preview or the result) and for the status line to say the result is shown, takes a
+screenshot, then goes back to the previous setting and checks the very same image comes back
+from the cache. Times run from the key press (or click) to the new image in the page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.browser.jupyterlab import LATENCY_LIMIT_S
+
+PLOT = ".jp-NotebookPanel:visible .labkit-slider-plot"
+IMAGE = "(plot) => { const img = plot.querySelector('.widget-output img'); return img ? img.src : ''; }"
+STATUS = "(plot) => { const s = plot.querySelector('.labkit-status'); return s ? s.textContent : ''; }"
+NEW_IMAGE = f"([plot, before]) => {{ const src = ({IMAGE})(plot); return src !== '' && src !== before; }}"
+SAME_IMAGE = f"([plot, before]) => ({IMAGE})(plot) === before"
+# The status line of a new setting once its result (not a preview) is shown, or its error.
+SETTLED = (
+    f"([plot, before]) => {{ const s = ({STATUS})(plot); return s !== before && "
+    "(/computed|from the cache|failed/.test(s)) && !/preview/.test(s); }"
+)
+WAIT_MS = 600_000
+
+
+def plots(page):
+    return page.locator(PLOT)
+
+
+def controls(plot):
+    """The sliders and menus of a plot, in order: (kind, locator) with kind 'slider' or 'menu'."""
+    found = []
+    row = plot.locator(":scope > .widget-hbox").first
+    for i in range(row.locator(":scope > *").count()):
+        control = row.locator(":scope > *").nth(i)
+        if control.locator(".noUi-handle").count():
+            found.append(("slider", control))
+        elif control.locator("select").count():
+            found.append(("menu", control))
+    return found
+
+
+def change(page, plot, act: Callable[[], None], undo: Callable[[], None], shot: Path) -> dict:
+    """Do ``act``; time the first new image and the settled result; ``undo`` must bring back the cached image."""
+    handle = plot.element_handle()
+    before_image, before_status = page.evaluate(IMAGE, handle), page.evaluate(STATUS, handle)
+    start = time.perf_counter()
+    act()
+    page.wait_for_function(NEW_IMAGE, arg=[handle, before_image], timeout=WAIT_MS, polling="raf")
+    first = time.perf_counter() - start
+    page.wait_for_function(SETTLED, arg=[handle, before_status], timeout=WAIT_MS, polling="raf")
+    settled = time.perf_counter() - start
+    after_image, after_status = page.evaluate(IMAGE, handle), page.evaluate(STATUS, handle)
+    plot.screenshot(path=shot)
+    assert "failed" not in after_status, after_status
+    assert after_image != before_image, "the figure did not change"
+    start = time.perf_counter()
+    undo()
+    page.wait_for_function(SAME_IMAGE, arg=[handle, before_image], timeout=WAIT_MS, polling="raf")
+    back = time.perf_counter() - start
+    page.wait_for_function(SETTLED, arg=[handle, after_status], timeout=WAIT_MS, polling="raf")
+    back_status = page.evaluate(STATUS, handle)
+    assert "from the cache" in back_status, f"going back was not served from the cache: {back_status}"
+    return {"first_image_s": round(first, 3), "result_s": round(settled, 3), "back_from_cache_s": round(back, 3)}
+
+
+def slider_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
+    """Keyboard (arrow key on the focused handle) and mouse (a click on the track) changes of a slider."""
+    handle, track = control.locator(".noUi-handle").first, control.locator(".noUi-target").first
+    now, top = (float(handle.get_attribute(name)) for name in ("aria-valuenow", "aria-valuemax"))
+    key, opposite = ("ArrowLeft", "ArrowRight") if now >= top else ("ArrowRight", "ArrowLeft")
+
+    def press(name: str) -> Callable[[], None]:
+        def act() -> None:
+            handle.focus()
+            page.keyboard.press(name)
+
+        return act
+
+    box, old = track.bounding_box(), handle.bounding_box()
+    old_x = old["x"] + old["width"] / 2
+    fraction = 0.2 if old_x > box["x"] + box["width"] / 2 else 0.8
+    y = box["y"] + box["height"] / 2
+    return {
+        "keyboard": (press(key), press(opposite)),
+        "mouse": (
+            lambda: page.mouse.click(box["x"] + fraction * box["width"], y),
+            lambda: page.mouse.click(old_x, y),
+        ),
+    }
+
+
+def menu_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
+    """Keyboard and pointer (choosing an option) changes of a dropdown.
+
+    By keyboard the menu is opened first (Alt+ArrowDown), then an arrow key and Enter pick the
+    option: on a closed menu, JupyterLab's notebook shortcuts take ArrowUp/ArrowDown (next cell).
+    """
+    select = control.locator("select").first
+    count = select.locator("option").count()
+    index = select.evaluate("s => s.selectedIndex")
+    key, opposite = ("ArrowUp", "ArrowDown") if index == count - 1 else ("ArrowDown", "ArrowUp")
+    other = (index + 2) % count if count > 2 else (index + 1) % count
+
+    def press(name: str) -> Callable[[], None]:
+        def act() -> None:
+            select.focus()
+            for pressed in ("Alt+ArrowDown", name, "Enter"):
+                page.keyboard.press(pressed)
+
+        return act
+
+    return {
+        "keyboard": (press(key), press(opposite)),
+        "mouse": (lambda: select.select_option(index=other), lambda: select.select_option(index=index)),
+    }
+
+
+def burst(page, plot, control, presses: int = 4) -> float:
+    """Press an arrow key ``presses`` times quickly on a slider; seconds from the last press to its image."""
+    handle = control.locator(".noUi-handle").first
+    now, top = (float(handle.get_attribute(name)) for name in ("aria-valuenow", "aria-valuemax"))
+    key = "ArrowLeft" if now >= top / 2 else "ArrowRight"
+    element = plot.element_handle()
+    handle.focus()
+    for _ in range(presses):
+        page.keyboard.press(key)
+    last = time.perf_counter()
+    label = control.locator(".widget-label").first.inner_text().strip()
+    value = float(control.locator(".widget-readout").first.inner_text())
+    page.wait_for_function(
+        f"""([plot, label, value]) => {{
+          const match = ({STATUS})(plot).match(new RegExp(label + ' = ([-0-9.e]+)'));
+          return !!match && Math.abs(parseFloat(match[1]) - value) < 1e-6;
+        }}""",
+        arg=[element, label, value],
+        timeout=WAIT_MS,
+        polling="raf",
+    )
+    return round(time.perf_counter() - last, 3)
+
+
+def exercise_widgets(page, shots: Path) -> list[dict]:
+    """Operate every control of every plot of the open notebook; one timing record per control and way."""
+    records = []
+    for p in range(plots(page).count()):
+        plot = plots(page).nth(p)
+        plot.scroll_into_view_if_needed()
+        plot.screenshot(path=shots / f"plot{p}-start.png")
+        for c, (kind, control) in enumerate(controls(plot)):
+            label = control.locator(".widget-label").first.inner_text().strip() or f"control{c}"
+            operations = slider_operations(page, control) if kind == "slider" else menu_operations(page, control)
+            for how, (act, undo) in operations.items():
+                record = change(page, plot, act, undo, shots / f"plot{p}-{label}-{how}.png")
+                records.append({"plot": p, "control": label, "kind": kind, "how": how, **record})
+            if kind == "slider":
+                seconds = burst(page, plot, control)
+                records.append({"plot": p, "control": label, "kind": kind, "how": "burst", "burst_s": seconds})
+    return records
+
+
+def slow(records: list[dict]) -> list[str]:
+    """The operations whose first new image, or whose image from the cache, took longer than the limit."""
+    return [
+        f"{r['control']} ({r['how']}): {r.get('first_image_s', r.get('burst_s'))} s"
+        for r in records
+        if max(r.get("first_image_s", 0), r.get("back_from_cache_s", 0), r.get("burst_s", 0)) > LATENCY_LIMIT_S
+    ]

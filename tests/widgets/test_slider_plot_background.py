@@ -1,0 +1,104 @@
+"""SliderPlot: browser changes are computed in the background, latest setting first, on copies of the state."""
+
+import threading
+import time
+
+import ipywidgets
+from matplotlib.figure import Figure
+
+from labkit.widgets.slider_plot import SliderPlot, from_browser, neighbours
+
+
+def draw(result, a):
+    figure = Figure(figsize=(1, 1))
+    figure.subplots().set_title(str(result))
+    return figure
+
+
+def settle(plot, expected, timeout=20.0):
+    """Wait until the status line says ``expected``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if expected in plot.status.value:
+            return plot.status.value
+        time.sleep(0.01)
+    raise AssertionError(f"the plot did not show {expected!r}: {plot.status.value!r}")
+
+
+def browser_sets(slider, value):
+    """What ipywidgets does with a value sent by the front end."""
+    slider.set_state({"value": value})
+
+
+def make_plot(seconds=0.0, preview=None):
+    calls, state = [], {"model": "original"}
+
+    def compute(state, a):
+        calls.append((a, threading.current_thread().name))
+        state["model"] = "changed by the widget"
+        time.sleep(seconds)
+        return a * 10
+
+    plot = SliderPlot(compute, draw, state=state, preview=preview, a=ipywidgets.IntSlider(1, min=0, max=9))
+    return plot, calls, state
+
+
+def test_browser_changes_run_in_the_background_on_copies_and_come_back_from_the_cache():
+    plot, calls, state = make_plot()
+    first = plot.output.outputs[0]["data"]["image/png"]
+    assert calls == [(1, "MainThread")] and "computed in" in plot.status.value
+    state["model"] = "original"
+    browser_sets(plot.sliders["a"], 5)
+    settle(plot, "a = 5: computed in")
+    assert plot.output.outputs[0]["data"]["image/png"] != first and plot.cache[(5,)] == 50
+    assert state["model"] == "original"  # the background threads work on copies
+    browser_sets(plot.sliders["a"], 1)
+    settle(plot, "a = 1: from the cache")
+    assert plot.output.outputs[0]["data"]["image/png"] == first
+    end = time.monotonic() + 20
+    while not {(0,), (2,)} <= set(plot.images) and time.monotonic() < end:  # neighbours of 1, computed ahead
+        time.sleep(0.01)
+    assert {(0,), (2,)} <= set(plot.images)
+    assert all(thread != "MainThread" for _, thread in calls[1:])
+    plot.close()
+
+
+def test_a_fast_series_of_presses_skips_to_the_latest_setting():
+    plot, calls, _ = make_plot(seconds=0.3)
+    for value in (2, 3, 4, 5, 6):
+        browser_sets(plot.sliders["a"], value)
+    settle(plot, "a = 6: computed in")
+    asked = [a for a, thread in calls if thread.endswith("front")]
+    assert asked[-1] == 6 and len(asked) <= 2  # at most the one under way when the presses came, then the last
+    plot.close()
+
+
+def test_a_preview_is_shown_first_then_the_full_result():
+    plot, _, _ = make_plot(seconds=0.5, preview=lambda state, a: -a)
+    browser_sets(plot.sliders["a"], 7)
+    settle(plot, "a = 7: preview in")
+    settle(plot, "a = 7: computed in")
+    assert plot.cache[(7,)] == 70
+    plot.close()
+
+
+def test_python_changes_redraw_at_once_and_errors_are_shown():
+    def compute(a):
+        if a == 3:
+            raise ValueError("no maps at 3")
+        return a
+
+    plot = SliderPlot(compute, draw, a=ipywidgets.IntSlider(1, min=0, max=9))
+    plot.sliders["a"].value = 2
+    assert "a = 2: computed in" in plot.status.value and not from_browser(plot.sliders["a"])
+    browser_sets(plot.sliders["a"], 3)
+    settle(plot, "a = 3: failed")
+    assert "no maps at 3" in plot.output.outputs[0]["text"]
+    plot.close()
+
+
+def test_neighbours_are_one_step_or_one_option_away():
+    assert neighbours(ipywidgets.IntSlider(16, min=16, max=112, step=8), 16) == [24]
+    assert neighbours(ipywidgets.FloatSlider(0.5, min=0, max=1, step=0.05), 0.95) == [1.0, 0.9]
+    assert neighbours(ipywidgets.Dropdown(options=["a", "b", "c"]), "b") == ["c", "a"]
+    assert neighbours(ipywidgets.SelectionSlider(options=[0.0, 2.0]), 2.0) == [0.0]
