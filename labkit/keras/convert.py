@@ -130,5 +130,7 @@ def keras_to_torch(layer: keras.layers.Layer, module: nn.Module) -> None:
         raise TypeError(f"No weight conversion for {type(module).__name__} (Conv2d, BatchNorm2d and Linear have one).")
     for parameter, tensor in zip(parameters, tensors):
         if parameter.shape != tensor.shape:
-            raise ValueError(f"{layer.name}: shape {tuple(tensor.shape)} from Keras, {tuple(parameter.shape)} in PyTorch.")
+            raise ValueError(
+                f"{layer.name}: shape {tuple(tensor.shape)} from Keras, {tuple(parameter.shape)} in PyTorch."
+            )
         parameter.copy_(tensor)
