@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import keras
 import numpy as np
 import torch
 from torch import nn
 
 from labkit.grading import forbid
+from labkit.keras import keras  # through labkit.keras: TensorFlow must load after torchvision (see there)
 from labkit.keras.attribution import grad_cam, grad_cam_one_model, grad_cam_weights, split_model
 from labkit.keras.convert import conv_kernel_to_keras, torch_to_keras
 

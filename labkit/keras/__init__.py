@@ -9,6 +9,8 @@
   ``tf.GradientTape``, Grad-CAM by splitting the model (and the one-model form), guided
   backpropagation with ``tf.custom_gradient``.
 
+Import ``labkit.keras`` before ``keras`` or ``tensorflow``: it loads torchvision first, since
+triton (which torchvision's operators load) crashes the process when it is loaded after TensorFlow.
 Importing ``labkit`` never imports TensorFlow: only ``import labkit.keras`` does (a few seconds).
 TensorFlow's start-up messages are silenced here (``TF_CPP_MIN_LOG_LEVEL``, and its C++ log lines
 written before that setting is read), so students see only what matters.
