@@ -74,7 +74,7 @@ def split_model(model: keras.Model, layer: str) -> tuple[keras.Model, keras.Mode
     """(feature model: inputs -> the layer's output A, head model: A -> logits), the lab deck's
     ``modelA`` and ``modelP``. The head is the rest of the functional graph, from the layer's output on."""
     features = model.get_layer(layer).output
-    feature_model = keras.Model(model.inputs, features, name=f"{model.name}_features")
+    feature_model = keras.Model(model.input, features, name=f"{model.name}_features")
     head_input = keras.Input(features.shape[1:], name=f"{layer}_maps")
     head_model = keras.Model(model.get_layer(layer).output, model.output)
     head = keras.Model(head_input, head_model(head_input), name=f"{model.name}_head")
@@ -118,7 +118,7 @@ def grad_cam_one_model(
     model: keras.Model, layer: str, inputs: np.ndarray | tf.Tensor, targets: Targets = None, *, relu: bool = True
 ) -> tf.Tensor:
     """Grad-CAM maps (B, H, W) with one model of two outputs, ``Model(inputs, [A, logits])``."""
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer).output, model.output])
+    grad_model = keras.Model(model.input, [model.get_layer(layer).output, model.output])
     x = tf.convert_to_tensor(inputs, dtype=tf.float32)
     with tf.GradientTape() as tape:
         maps, logits = grad_model(x, training=False)

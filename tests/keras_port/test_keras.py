@@ -181,7 +181,11 @@ def test_vgg16_fails_at_once_without_network(monkeypatch):
 
 
 def test_tf_keras_vis_agrees_on_saliency_and_grad_cam(lite0):
-    vis = pytest.importorskip("tf_keras_vis")
+    """The Keras peer, run where it is installed. It is not a course dependency: its wheel (0.8.7) also
+    installs a top-level ``tests`` package that shadows this suite's ``tests.labs``. To run this test:
+    ``pip install --no-deps --target /some/dir tf-keras-vis==0.8.7 deprecated`` and put the dir on PYTHONPATH
+    after the repository."""
+    vis = pytest.importorskip("tf_keras_vis", reason="tf-keras-vis is not installed (see the docstring)")
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.saliency import Saliency
     from tf_keras_vis.utils.scores import CategoricalScore
