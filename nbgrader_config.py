@@ -1,4 +1,14 @@
-"""nbgrader settings: solutions/ is the source of each lab, notebooks/ its student release."""
+"""nbgrader settings: solutions/ is the source of each lab, notebooks/ its student release.
+
+Autograding runs the course's own preprocessors (labkit.grader.preprocessors, in nbgrader's process): only the
+cells grading needs run, within a time budget per submission, and every hidden test is decided again outside
+the student's kernel from the answers it recorded. Deleted test cells are put back and graded.
+"""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+from labkit.grader.preprocessors import BoundedExecute, SnapshotEnvironment, VerifyChecks
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
@@ -6,6 +16,26 @@ c.CourseDirectory.course_id = "explaining-cnns"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "__pycache__", "*.pyc"]
-# The labs run real networks on a CPU: allow minutes per cell, not nbgrader's 30 s.
+# nbgrader validate runs every cell of a lab: minutes per cell on a CPU.
 c.ExecutePreprocessor.timeout = 600
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+c.Autograde.autograde_preprocessors = [
+    SnapshotEnvironment,
+    BoundedExecute,
+    VerifyChecks,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Grading runs the graded cells and what they need (no demos): a minute per cell and 80 s per submission
+# are plenty; an endless loop costs at most the rest of the budget. BoundedExecute.skip_unneeded = False
+# runs every cell (then raise both).
+c.BoundedExecute.timeout = 60
+c.BoundedExecute.budget = 80
+c.VerifyChecks.timeout = 40
+# A test cell the student deleted is put back (and graded) instead of left for a person to mark.
+c.OverwriteCells.add_missing_cells = True
