@@ -33,12 +33,15 @@ BIN = Path(sys.executable).parent
 NBGRADER = str(BIN / "nbgrader")
 
 
-def run_nbgrader(course: Path, *args: str, timeout: float | None = None, threads: int | None = None) -> tuple[int, str]:
+def run_nbgrader(
+    course: Path, *args: str, timeout: float | None = None, threads: int | None = None, env: dict | None = None
+) -> tuple[int, str]:
     """Run the nbgrader command line in ``course``: (exit code, combined output); 124 when it ran out of time.
 
-    nbgrader runs in a session of its own, so that on a timeout its kernel goes too.
+    nbgrader runs in a session of its own, so that on a timeout its kernel goes too. ``env`` adds variables
+    (e.g. ``USER``, the student nbgrader's exchange commands act as).
     """
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **(env or {}), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if threads is not None:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     process = subprocess.Popen(
@@ -90,13 +93,15 @@ def ensure_in_gradebook(course: Path, lab: str) -> None:
             raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{log}")
 
 
-def grade_one(course: Path, lab: str, student: str, timeout: float, threads: int, feedback: bool) -> Outcome:
-    """Autograde (and give feedback to) one student; retried once if the gradebook was busy."""
+def grade_one(
+    course: Path, lab: str, student: str, timeout: float, threads: int, feedback: bool, options: tuple[str, ...] = ()
+) -> Outcome:
+    """Autograde (and give feedback to) one student; retried if the gradebook was busy."""
     start = time.monotonic()
     outcome = Outcome(student)
     for attempt in range(3):
         code, log = run_nbgrader(
-            course, "autograde", lab, "--student", student, "--force", timeout=timeout, threads=threads
+            course, "autograde", lab, "--student", student, "--force", *options, timeout=timeout, threads=threads
         )
         if code == 0 or "database is locked" not in log or attempt == 2:
             break
@@ -158,8 +163,12 @@ def grade_class(
     timeout: float = 180.0,
     feedback: bool = True,
     progress: bool = True,
+    options: tuple[str, ...] = (),
 ) -> tuple[Path, list[Outcome]]:
-    """Grade every submission of ``lab`` in ``course`` (see the module's docstring); (CSV path, outcomes)."""
+    """Grade every submission of ``lab`` in ``course`` (see the module's docstring); (CSV path, outcomes).
+
+    ``options`` go to ``nbgrader autograde`` (e.g. ``--BoundedExecute.budget=40``).
+    """
     course = Path(course).resolve()
     students = submitted_students(course, lab)
     if not students:
@@ -171,7 +180,9 @@ def grade_class(
     threads = max(1, (os.cpu_count() or 1) // workers)
     outcomes = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_one, course, lab, student, timeout, threads, feedback) for student in students]
+        futures = [
+            pool.submit(grade_one, course, lab, student, timeout, threads, feedback, options) for student in students
+        ]
         for future in tqdm(
             as_completed(futures), total=len(futures), desc=f"grading {lab}", unit="submission", disable=not progress
         ):
