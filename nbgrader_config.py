@@ -31,11 +31,12 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-# Grading runs the graded cells and what they need (no demos): a minute per cell and 80 s per submission
-# are plenty; an endless loop costs at most the rest of the budget. BoundedExecute.skip_unneeded = False
-# runs every cell (then raise both).
+# Grading runs the graded cells and what they need (no demos): a minute per cell and 100 s per submission
+# are plenty (on a busy machine, grade with fewer workers); an endless loop costs at most the rest of the
+# budget. BoundedExecute.skip_unneeded = False runs every cell (then raise both).
 c.BoundedExecute.timeout = 60
-c.BoundedExecute.budget = 80
-c.VerifyChecks.timeout = 40
+c.BoundedExecute.budget = 100
+# The verdict process has imported labkit while the kernel ran: replaying the checks takes seconds.
+c.VerifyChecks.timeout = 60
 # A test cell the student deleted is put back (and graded) instead of left for a person to mark.
 c.OverwriteCells.add_missing_cells = True

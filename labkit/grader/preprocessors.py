@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
@@ -52,13 +52,16 @@ def _note(text: str) -> NotebookNode:
 class BoundedExecute(Execute):
     """nbgrader's Execute with a time budget per submission, only the needed cells, capped output, kernel deaths."""
 
-    budget = Integer(80, help="Seconds of execution for one submission, all cells together.").tag(config=True)
+    budget = Integer(100, help="Seconds of execution for one submission, all cells together.").tag(config=True)
     skip_unneeded = Bool(
         True, help="Run only graded and student cells and the cells they depend on (labkit.grader.needed)."
     ).tag(config=True)
     max_output_chars = Integer(100_000, help="Characters of output kept per cell.").tag(config=True)
     max_outputs = Integer(200, help="Outputs kept per cell.").tag(config=True)
     max_answers = Integer(1000, help="Recorded answers kept per cell.").tag(config=True)
+    # After a cell's reply, its last outputs may come late on a busy machine: wait, and never fail the notebook.
+    iopub_timeout = Integer(30, allow_none=False).tag(config=True)
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict, km=None):
         self._to_run = cells_to_run(nb.cells) if self.skip_unneeded else set(range(len(nb.cells)))
@@ -87,6 +90,8 @@ class BoundedExecute(Execute):
         except DeadKernelError:
             self._stopped = "the kernel died (os._exit, a crash or out of memory) in an earlier cell"
             cell.outputs.append(_error("DeadKernelError", "The kernel died while running this cell."))
+        except CellTimeoutError as error:
+            cell.outputs.append(_error("CellTimeoutError", str(error).splitlines()[0]))
         if self._kept["dropped"]:
             cell.outputs.append(_note(f"[{self._kept['dropped']} characters of output dropped while grading]\n"))
         return cell, resources
@@ -203,7 +208,7 @@ class SnapshotEnvironment(NbGraderPreprocessor):
 class VerifyChecks(NbGraderPreprocessor):
     """Decide every hidden test again outside the kernel, from the recorded answers only."""
 
-    timeout = Integer(120, help="Seconds the verdict process may take once given the answers.").tag(config=True)
+    timeout = Integer(60, help="Seconds the verdict process may take once given the answers.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         requests, cells = [], []

@@ -5,7 +5,7 @@ the check off; or a right answer obtained by reaching into the checks) and broke
 loops, exits, deleted/reordered/edited cells, changed metadata, huge output, a missing import, a dead kernel),
 graded in parallel by ``labkit.grader.classroom.grade_class`` into a CSV. Each must get its grade, feedback
 and integrity flags, in bounded time. The per-cell timeout and the submission's budget are lowered here
-(15 s, 40 s) so that the endless loops cost the suite less; the defaults are 60 s and 80 s.
+(30 s, 60 s) so that the endless loops cost the suite less; the defaults are 60 s and 100 s.
 """
 
 import csv
@@ -146,7 +146,12 @@ def graded(tmp_path_factory):
         nbformat.write(notebook, folder / name)
     start = time.monotonic()
     path, outcomes = grade_class(
-        course, LAB, workers=2, progress=False, options=("--BoundedExecute.timeout=15", "--BoundedExecute.budget=40")
+        course,
+        LAB,
+        workers=2,
+        progress=False,
+        options=("--BoundedExecute.timeout=30", "--BoundedExecute.budget=60"),
+        timeout=400,
     )
     seconds = time.monotonic() - start
     rows = {row["student"]: row for row in csv.DictReader(path.open())}
