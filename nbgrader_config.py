@@ -5,11 +5,6 @@ cells grading needs run, within a time budget per submission, and every hidden t
 the student's kernel from the answers it recorded. Deleted test cells are put back and graded.
 """
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
-
-from labkit.grader.preprocessors import BoundedExecute, SnapshotEnvironment, VerifyChecks
-
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
 c.CourseDirectory.course_id = "explaining-cnns"
@@ -20,16 +15,17 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "__pycache__", "*.pyc"]
 c.ExecutePreprocessor.timeout = 600
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
+# By import path, so that nbgrader's other commands (and the students' fetch and submit) do not import labkit.
 c.Autograde.autograde_preprocessors = [
-    SnapshotEnvironment,
-    BoundedExecute,
-    VerifyChecks,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
+    "labkit.grader.preprocessors.SnapshotEnvironment",
+    "labkit.grader.preprocessors.BoundedExecute",
+    "labkit.grader.preprocessors.VerifyChecks",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Grading runs the graded cells and what they need (no demos): a minute per cell and 100 s per submission
 # are plenty (on a busy machine, grade with fewer workers); an endless loop costs at most the rest of the
