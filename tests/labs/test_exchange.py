@@ -24,7 +24,8 @@ COURSE_ID = "explaining-cnns"
 
 
 def _as(student: str, home, *args: str) -> str:
-    code, log = run_nbgrader(home, *args, env={"USER": student, "LOGNAME": student, "HOME": str(home)})
+    """nbgrader run by ``student`` in their own folder (as JupyterHub would: ``--student`` names them)."""
+    code, log = run_nbgrader(home, *args, f"--student={student}", env={"HOME": str(home)})
     assert code == 0, log
     return log
 
