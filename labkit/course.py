@@ -141,6 +141,13 @@ def main() -> None:
     grading.add_argument("--csv", type=Path, default=None, help="default: <course>/grades/<lab>.csv")
     grading.add_argument("--timeout", type=float, default=180.0, help="seconds per submission before giving up")
     grading.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
+    grading.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NBGRADER_OPTION",
+        help="an option for nbgrader autograde, e.g. --option=--BoundedExecute.budget=200 (repeatable)",
+    )
     demoing = commands.add_parser("demo", help="grade each lab's solution and blank release in a scratch course")
     demoing.add_argument("labs", nargs="*", help="labs to grade (default: all)")
     demoing.add_argument("--repository", type=Path, default=Path.cwd())
@@ -152,8 +159,13 @@ def main() -> None:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     path, outcomes = grade_class(
-        args.course, args.lab, workers=args.workers, output=args.csv, timeout=args.timeout,
+        args.course,
+        args.lab,
+        workers=args.workers,
+        output=args.csv,
+        timeout=args.timeout,
         feedback=not args.no_feedback,
+        options=tuple(args.option),
     )
     failed = [outcome.student for outcome in outcomes if not outcome.ok]
     flagged = [outcome.student for outcome in outcomes if outcome.flags]

@@ -5,7 +5,7 @@ the check off; or a right answer obtained by reaching into the checks) and broke
 loops, exits, deleted/reordered/edited cells, changed metadata, huge output, a missing import, a dead kernel),
 graded in parallel by ``labkit.grader.classroom.grade_class`` into a CSV. Each must get its grade, feedback
 and integrity flags, in bounded time. The per-cell timeout and the submission's budget are lowered here
-(30 s, 60 s) so that the endless loops cost the suite less; the defaults are 60 s and 100 s.
+(40 s, 70 s) so that the endless loops cost the suite less; the defaults are 60 s and 100 s.
 """
 
 import csv
@@ -150,7 +150,7 @@ def graded(tmp_path_factory):
         LAB,
         workers=2,
         progress=False,
-        options=("--BoundedExecute.timeout=30", "--BoundedExecute.budget=60"),
+        options=("--BoundedExecute.timeout=40", "--BoundedExecute.budget=70"),
         timeout=400,
     )
     seconds = time.monotonic() - start
