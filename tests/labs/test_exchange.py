@@ -64,7 +64,7 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
 
     instructor("collect", LAB)
     assert sorted(p.name for p in (course / "submitted").iterdir()) == sorted(students)
-    path, outcomes = grade_class(course, LAB, workers=2, progress=False)
+    path, outcomes = grade_class(course, LAB, workers=2, progress=False, timeout=600)
     assert all(outcome.ok for outcome in outcomes), [outcome.log[-2000:] for outcome in outcomes]
     rows = {row["student"]: row for row in csv.DictReader(path.open())}
     full = float(rows["ada"]["total"])
