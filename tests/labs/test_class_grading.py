@@ -137,7 +137,10 @@ def graded(tmp_path_factory):
         answer = patch + (ZEROS if not right else "\n\ngrad_cam = grad_cam_ref\n")
         notebook = nbformat.from_dict(honest)
         notebook.cells[_index(notebook, "grad_cam")].source = answer
-        submissions[f"tamper-{name}"] = (notebook, FULL if right else {**FULL, "test_grad_cam": 0.0})
+        expected = FULL if right else {**FULL, "test_grad_cam": 0.0}
+        if name == "recording-and-assert-off":  # no answer of any exercise is recorded: both earn 0
+            expected = dict.fromkeys(FULL, 0.0)
+        submissions[f"tamper-{name}"] = (notebook, expected)
     submissions.update({f"broken-{name}": case for name, case in _broken(honest, answers).items()})
     name = notebook_path(course / "notebooks", LAB).name
     for student, (notebook, _expected) in submissions.items():
