@@ -86,8 +86,25 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-def scan_source(source: str, cell: str = "cell") -> list[Flag]:
-    """The flags of one cell's code (IPython syntax allowed; shell escapes and magics are flagged)."""
+def imported_names(source: str) -> set[str]:
+    """The names a cell's imports bind (``import torch`` -> torch)."""
+    try:
+        tree = ast.parse(python_source(source))
+    except (SyntaxError, ValueError):
+        return set()
+    return {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+
+
+def scan_source(source: str, cell: str = "cell", modules: set[str] | frozenset[str] = frozenset()) -> list[Flag]:
+    """The flags of one cell's code (IPython syntax allowed; shell escapes and magics are flagged).
+
+    ``modules``: names imported by other cells of the notebook (assigning into them is flagged too).
+    """
     flags = []
     for number, text in enumerate(source.splitlines(), 1):
         if text.lstrip().startswith(("!", "%")):
@@ -96,7 +113,7 @@ def scan_source(source: str, cell: str = "cell") -> list[Flag]:
         tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return flags
-    modules: set[str] = set()
+    modules = set(modules)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             prefix = f"{node.module}." if isinstance(node, ast.ImportFrom) and node.module else ""
@@ -150,9 +167,10 @@ def scan_notebook(submitted: NotebookNode, source: NotebookNode | None = None) -
         if (meta.get("locked") or meta.get("grade")) and not meta.get("solution"):
             restored.add(meta.get("grade_id"))
     flags = []
+    modules = set().union(*(imported_names(cell.source) for cell in submitted.cells if cell.cell_type == "code"))
     for index, cell in enumerate(submitted.cells):
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or cell.source in own or meta.get("grade_id") in restored - {None}:
             continue
-        flags.extend(scan_source(cell.source, _cell_name(cell, index)))
+        flags.extend(scan_source(cell.source, _cell_name(cell, index), modules))
     return flags
