@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LABS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: lab test lint notebooks solutions grading-demo bench results reference-models clean
+.PHONY: lab test lint notebooks solutions grading-demo grade bench results reference-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ notebooks: $(STAMP)
 ## Instructors: autograde the solution and the blank release of every lab in a scratch course.
 grading-demo: $(STAMP)
 	$(BIN)/python -m labkit.course demo $(LABS)
+
+## Instructors: autograde every submission of a lab in submitted/ in parallel: grades/LAB.csv (scores per student
+## and exercise, integrity flags) and feedback/. make grade LAB=04_grad_cam WORKERS=2
+WORKERS ?= 2
+grade: $(STAMP)
+	@test -n "$(LAB)" || { echo "name the lab: make grade LAB=04_grad_cam"; exit 2; }
+	$(BIN)/python -m labkit.course grade $(LAB) --workers $(WORKERS)
 
 ## Speed against Captum / pytorch-grad-cam, and of the metrics (prints tables; not part of the tests).
 bench: $(STAMP)

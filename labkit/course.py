@@ -1,8 +1,10 @@
-"""The course's nbgrader side: reading the labs, filling in releases, grading in a scratch course.
+"""The course's nbgrader side: reading the labs, filling in releases, grading a class or a scratch course.
 
-Used by the instructors' grading demo (``python -m labkit.course demo``, i.e. ``make grading-demo``)
-and by the test suite's nbgrader round trip. The course layout is the repository's:
-``solutions/NN_name/*.ipynb`` (nbgrader source) and ``notebooks/NN_name/*.ipynb`` (release).
+Commands: ``python -m labkit.course grade LAB`` grades every submission of a lab in the course directory in
+parallel, with a CSV of scores and integrity flags (:mod:`labkit.grader.classroom`, ``make grade``);
+``python -m labkit.course demo`` grades each lab's solution and blank release in a scratch course
+(``make grading-demo``). The test suite's nbgrader round trips use the functions below. The course layout is
+the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader source) and ``notebooks/NN_name/*.ipynb`` (release).
 """
 
 from __future__ import annotations
@@ -11,15 +13,12 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-BIN = Path(sys.executable).parent
-NBGRADER = str(BIN / "nbgrader")
+from labkit.grader.classroom import grade_class, run_nbgrader
 
 
 def lab_names(solutions: Path) -> list[str]:
@@ -74,12 +73,9 @@ def filled_release(release: NotebookNode, answers: dict[str, str]) -> NotebookNo
     return filled
 
 
-def nbgrader(course: Path, *args: str) -> tuple[int, str]:
+def nbgrader(course: Path, *args: str, timeout: float | None = None) -> tuple[int, str]:
     """Run the nbgrader command line in ``course``; (exit code, combined output)."""
-    # nbgrader runs `alembic` and the kernel from PATH: put this environment's bin/ first.
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([NBGRADER, *args], cwd=course, capture_output=True, text=True, env=env)
-    return result.returncode, result.stdout + result.stderr
+    return run_nbgrader(course, *args, timeout=timeout)
 
 
 def _checked(course: Path, *args: str) -> str:
@@ -137,13 +133,47 @@ def demo(repository: Path, course: Path, labs: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["demo"])
-    parser.add_argument("labs", nargs="*", help="labs to grade (default: all)")
-    parser.add_argument("--repository", type=Path, default=Path.cwd())
-    parser.add_argument("--course", type=Path, default=Path("build/grading-demo"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    grading = commands.add_parser("grade", help="autograde every submission of a lab in submitted/, in parallel")
+    grading.add_argument("lab", help="the lab, e.g. 04_grad_cam")
+    grading.add_argument("--course", type=Path, default=Path.cwd(), help="the nbgrader course directory")
+    grading.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    grading.add_argument("--csv", type=Path, default=None, help="default: <course>/grades/<lab>.csv")
+    grading.add_argument("--timeout", type=float, default=180.0, help="seconds per submission before giving up")
+    grading.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
+    grading.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NBGRADER_OPTION",
+        help="an option for nbgrader autograde, e.g. --option=--BoundedExecute.budget=200 (repeatable)",
+    )
+    demoing = commands.add_parser("demo", help="grade each lab's solution and blank release in a scratch course")
+    demoing.add_argument("labs", nargs="*", help="labs to grade (default: all)")
+    demoing.add_argument("--repository", type=Path, default=Path.cwd())
+    demoing.add_argument("--course", type=Path, default=Path("build/grading-demo"))
     args = parser.parse_args()
-    labs = args.labs or lab_names(args.repository / "solutions")
-    demo(args.repository, args.course.resolve(), labs)
+    if args.command == "demo":
+        demo(args.repository, args.course.resolve(), args.labs or lab_names(args.repository / "solutions"))
+        return
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    path, outcomes = grade_class(
+        args.course,
+        args.lab,
+        workers=args.workers,
+        output=args.csv,
+        timeout=args.timeout,
+        feedback=not args.no_feedback,
+        options=tuple(args.option),
+    )
+    failed = [outcome.student for outcome in outcomes if not outcome.ok]
+    flagged = [outcome.student for outcome in outcomes if outcome.flags]
+    print(f"{len(outcomes)} submissions graded into {path}")
+    if flagged:
+        print(f"integrity flags (read the code they point at): {', '.join(flagged)}")
+    if failed:
+        print(f"not graded (see nbgrader's log): {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from labkit.grader.record import record
 from labkit.grading import forbid
 
 
@@ -28,11 +29,14 @@ def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]
     """``student(*args)`` with the ``forbidden`` labkit references switched off during the call.
 
     Tensor arguments are passed as copies, and the call fails if the student's code changed
-    them in place.
+    them in place. While nbgrader autogrades, the result is recorded (:func:`labkit.grader.record.record`)
+    so that a process the student's code never touched can replay the check and decide
+    (:mod:`labkit.grader.verdict`).
     """
     copies = tuple(arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args)
     with forbid(*forbidden):
         result = student(*copies)
+    record(result, args)
     for given, original in zip(copies, args):
         if isinstance(original, torch.Tensor):
             assert torch.equal(given, original), (

@@ -2,9 +2,12 @@
 
 For each lab, after generate_assignment: autograde gives the executed solution full marks,
 the untouched release zero, and a submission with a planted mistake loses exactly that
-exercise's points; generate_feedback writes HTML. Each submission is one execution of the
-lab, so this is the suite's most expensive part (three executions per lab); ``nbgrader
-validate`` would add two more and tells nothing the full and zero marks do not.
+exercise's points (decided outside the kernel, labkit.grader.verdict); generate_feedback
+writes HTML. Grading runs only the graded cells and the cells they depend on
+(labkit.grader.needed), seconds per submission instead of the whole lab; ``nbgrader validate``
+would add two executions and tells nothing the full and zero marks do not. The class
+command, tampering and broken submissions are in test_class_grading.py, the exchange
+workflow in test_exchange.py.
 """
 
 import pytest

@@ -1,0 +1,12 @@
+"""Grading a class with nbgrader: verdicts the student's code cannot forge, bounded execution, integrity flags.
+
+- :mod:`labkit.grader.record`: the hidden tests record what the student's function returned on the hidden
+  inputs (and nothing else), as outputs of the test cell;
+- :mod:`labkit.grader.verdict`: a fresh process re-runs each check of ``labkit.checks`` with those recorded
+  answers in place of the student's function and decides pass or fail, away from the kernel;
+- :mod:`labkit.grader.preprocessors`: nbgrader preprocessors (they run in nbgrader's process): execution
+  with a time budget per submission that runs only the cells grading needs, and the verification;
+- :mod:`labkit.grader.needed`: which cells grading needs (the graded cells and what they depend on);
+- :mod:`labkit.grader.integrity`: a static scan of the student's code for tampering;
+- :mod:`labkit.grader.classroom`: grade every submission of a lab in parallel, a CSV and feedback.
+"""
