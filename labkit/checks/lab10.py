@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from labkit.grading import forbid
+from labkit.checks.common import call_student
 from labkit.keras import keras  # through labkit.keras: TensorFlow must load after torchvision (see there)
 from labkit.keras.attribution import grad_cam, grad_cam_one_model, grad_cam_weights, split_model
 from labkit.keras.convert import conv_kernel_to_keras, torch_to_keras
@@ -38,8 +38,7 @@ def check_conv_to_keras(student: Callable) -> None:
         conv = nn.Conv2d(cin, cout, size, bias=bias)
         original = {k: v.clone() for k, v in conv.state_dict().items()}
         expected = [conv_kernel_to_keras(conv.weight)] + ([conv.bias.detach().numpy()] if bias else [])
-        with forbid(conv_kernel_to_keras, torch_to_keras):
-            got = student(conv)
+        got = call_student(student, (conv,), (conv_kernel_to_keras, torch_to_keras))
         assert all(torch.equal(v, conv.state_dict()[k]) for k, v in original.items()), (
             "Your function changed the PyTorch convolution's weights; read them, do not modify them."
         )
@@ -82,8 +81,8 @@ def check_grad_cam_split(student: Callable) -> None:
         x = np.random.default_rng(seed).normal(size=(batch, height, width, 3)).astype(np.float32)
         targets = np.arange(batch) % 4
         expected = grad_cam(feature_model, head_model, x, targets).numpy()
-        with forbid(grad_cam, grad_cam_weights, grad_cam_one_model):
-            got = student(feature_model, head_model, x.copy(), targets.copy())
+        arguments = (feature_model, head_model, x.copy(), targets.copy())
+        got = call_student(student, arguments, (grad_cam, grad_cam_weights, grad_cam_one_model))
         _close(
             got,
             expected,

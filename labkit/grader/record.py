@@ -8,8 +8,9 @@ output of the test cell, with the MIME type :data:`MIME`: ``{"check": "labkit.ch
 (:mod:`labkit.grader.verdict`).
 
 Only plain data travels: tensors (detached, on the CPU, plain ``torch.Tensor``), numbers, strings, ``None``,
-lists, tuples, dicts, numpy arrays (as tensors, marked); anything else becomes an :class:`Opaque` marker that
-no check accepts. The reader uses ``torch.load(weights_only=True)``, which builds nothing else.
+lists, tuples, dicts, numpy arrays (as tensors, marked; TensorFlow tensors as numpy arrays); anything else
+becomes an :class:`Opaque` marker that no check accepts. The reader uses ``torch.load(weights_only=True)``,
+which builds nothing else.
 
 An answer that must stay differentiable (lab 8's loss) also records its gradients with respect to every
 tensor the check passed that requires gradients (module parameters included): :func:`surrogate` rebuilds a
@@ -63,6 +64,8 @@ def portable(value: Any, depth: int = 0) -> Any:
         if isinstance(value, plain):
             return plain(value)
     module = type(value).__module__
+    if module.startswith("tensorflow") and callable(getattr(value, "numpy", None)):  # a TensorFlow tensor (lab 10)
+        return portable(value.numpy(), depth + 1)
     if module == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         return portable(value.item(), depth + 1)
     if module == "numpy" and type(value).__name__ == "ndarray":
