@@ -22,13 +22,19 @@ CASES = [(1, 6, 6, 4, 0), (3, 5, 7, 6, 1), (2, 9, 4, 5, 2)]
 
 
 def _features(batch: int, height: int, width: int, classes: int, seed: int):
-    """(model, inputs, features before the GAP (B, 8, h, w), targets (B,) that are NOT the predicted classes)."""
+    """(model, inputs, features before the GAP (B, 8, h, w), targets (B,)).
+
+    The targets are all different (an answer that uses one image's class for the batch fails) and
+    chosen to avoid the predicted classes as far as possible.
+    """
     model = toy_classifier(seed, classes)
     x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(400 + seed))
     with torch.no_grad():
         features = model[:4](x)
         predicted = model(x).argmax(dim=1)
-    return model, x, features, (predicted + 1 + seed) % classes
+    candidates = [(torch.arange(batch) + offset) % classes for offset in range(classes)]
+    targets = min(candidates, key=lambda t: int((t == predicted).sum()))
+    return model, x, features, targets
 
 
 def check_class_activation_map(student: Callable) -> None:
@@ -49,7 +55,7 @@ def check_class_activation_map(student: Callable) -> None:
 
 def check_cam_score(student: Callable) -> None:
     """``student(maps (B, h, w), bias (B,))`` -> (B,) scores mean_ij M + b."""
-    for seed, (batch, height, width) in enumerate([(1, 3, 3), (4, 5, 2), (2, 7, 7)]):
+    for seed, (batch, height, width) in enumerate([(1, 3, 3), (4, 5, 2), (2, 7, 7), (3, 1, 1)]):
         generator = torch.Generator().manual_seed(500 + seed)
         maps = torch.randn(batch, height, width, generator=generator)
         bias = torch.randn(batch, generator=generator)
@@ -76,7 +82,8 @@ def check_upsample_cam(student: Callable) -> None:
         "ReLU first (keep the positive evidence), then bilinear interpolation with align_corners=False "
         "(F.interpolate on a (B, 1, h, w) tensor) to the image size; no normalisation."
     )
-    for seed, (batch, height, width, size) in enumerate([(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5))]):
+    cases = [(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5)), (2, 1, 1, (5, 4)), (1, 5, 3, (9, 16))]
+    for seed, (batch, height, width, size) in enumerate(cases):
         maps = torch.randn(batch, height, width, generator=torch.Generator().manual_seed(600 + seed))
         expected = upsample_maps(maps.clamp(min=0), size)
         got = call_student(student, (maps, size), FORBIDDEN)

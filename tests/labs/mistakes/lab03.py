@@ -45,6 +45,11 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
             "weights[:, torch.as_tensor(targets)].T",
         ),
         ("ReLU on the raw map", ".sum(dim=1)\n", ".sum(dim=1).clamp(min=0)\n"),
+        (
+            "the first image's target for the whole batch",
+            "weights[torch.as_tensor(targets)]",
+            "weights[torch.as_tensor(targets)[:1]]",
+        ),
         ("mean over the channels instead of the weighted sum", ".sum(dim=1)\n", ".mean(dim=1)\n"),
         ("calls labkit's weighted_maps", None, CALLS_LABKIT_WEIGHTED_MAPS),
     ],
@@ -53,11 +58,17 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("ReLU before the identity", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.clamp(min=0).sum(dim=(1, 2)) / z"),
         ("forgets the bias", "/ z + bias", "/ z"),
         ("one mean over the whole batch", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.mean()"),
+        (
+            "Z from the height only (square maps only)",
+            "z = cam_maps.shape[-2] * cam_maps.shape[-1]",
+            "z = cam_maps.shape[-2] ** 2",
+        ),
         ("calls labkit's scores_from_cam", None, CALLS_LABKIT_SCORES_FROM_CAM),
     ],
     "upsample_cam": [
         ("nearest-neighbour upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
         ("align_corners=True", "align_corners=False", "align_corners=True"),
+        ("size given as (width, height)", "size=size,", "size=tuple(size)[::-1],"),
         ("no ReLU", "positive = cam_maps.clamp(min=0)", "positive = cam_maps"),
         (
             "ReLU after upsampling",
