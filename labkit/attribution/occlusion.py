@@ -13,6 +13,16 @@ The pixel attribution is the score drop averaged over the squares covering each 
 
 which equals Captum's ``Occlusion.attribute`` with ``sliding_window_shapes=(3, patch,
 patch)``, ``strides=stride`` and the same baseline.
+
+``placement="centred"`` is the lab deck's procedure instead (D. Lingrand, *Interpretability*,
+"Occlusion map in the lab"): the square is **centred on a pixel**, for each pixel (stride 1) or
+one pixel per ``stride`` x ``stride`` block, and the map is the probability of the class at
+each centre. The centre of block k (pixels k s .. k s + s - 1, the last block possibly
+shorter) is its middle pixel ``k s + (len - 1) // 2``; the square covers rows
+``centre - (patch - 1) // 2`` to ``centre + patch // 2`` (exactly centred for an odd patch),
+clipped at the border, so ``n = ceil(H / stride)`` centres per axis. Each pixel's attribution
+is the drop at the centre of its block, ``A_ij = S_c(x) - S_c(x with the square centred at
+the centre of (i, j)'s block occluded)``: one square per value, no averaging.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from labkit.images import as_batch
 from labkit.targets import Targets, resolve_targets
 
 SCORES = ("probability", "logit")
+PLACEMENTS = ("grid", "centred")
 
 
 def occlusion_positions(size: int, patch: int, stride: int) -> torch.Tensor:
@@ -40,6 +51,26 @@ def occlusion_positions(size: int, patch: int, stride: int) -> torch.Tensor:
     if patch > size:
         raise ValueError(f"The patch ({patch} px) is larger than the image ({size} px); use a smaller patch.")
     return torch.arange(math.ceil((size - patch) / stride) + 1) * stride
+
+
+def occlusion_centres(size: int, stride: int) -> torch.Tensor:
+    """The middle pixel of each block of ``stride`` pixels along one axis: ``ceil(size / stride)`` centres."""
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1 pixel, got stride={stride}.")
+    starts = torch.arange(0, size, stride)
+    lengths = (size - starts).clamp(max=stride)
+    return starts + (lengths - 1) // 2
+
+
+def square_starts(size: int, patch: int, stride: int, placement: str = "grid") -> torch.Tensor:
+    """First row (column) of each square along one axis; ``"centred"`` starts may be < 0 (the square is clipped)."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}.")
+    if placement == "grid":
+        return occlusion_positions(size, patch, stride)
+    if patch < 1:
+        raise ValueError(f"patch must be at least 1 pixel, got patch={patch}.")
+    return occlusion_centres(size, stride) - (patch - 1) // 2
 
 
 def _score(outputs: torch.Tensor, targets: torch.Tensor, score: str) -> torch.Tensor:
@@ -69,24 +100,28 @@ def occlusion_scores(
     stride: int = 16,
     baseline: float | torch.Tensor = 0.0,
     score: str = "probability",
+    placement: str = "grid",
     batch_size: int | None = None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The target's score with the square at each grid position: ((B, nH, nW), (B,) unoccluded).
+    """The target's score with the square at each position: ((B, nH, nW), (B,) unoccluded).
 
     ``inputs`` are preprocessed (B, 3, H, W) (or one (3, H, W) image); ``targets`` one class
     per image (default: the predicted class); ``baseline`` is the value put in the square,
     in preprocessed units (a number, or a tensor broadcastable to (3, H, W)); ``score`` is
-    ``"probability"`` (softmax) or ``"logit"``. The occluded copies of all images are run
-    ``batch_size`` at a time (default: as many as fit in memory) on the model's device.
+    ``"probability"`` (softmax) or ``"logit"``; ``placement`` is ``"grid"`` (top-left corners
+    0, stride, ..., Captum's placement) or ``"centred"`` (the square centred on one pixel per
+    stride x stride block, the lab deck's; the scores are then its map). The occluded copies
+    of all images are run ``batch_size`` at a time (default: as many as fit in memory) on the
+    model's device.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
     device = model_device(model)
     inputs = as_batch(inputs).to(device)
     n_images, _channels, height, width = inputs.shape
-    tops = occlusion_positions(height, patch, stride).to(device)
-    lefts = occlusion_positions(width, patch, stride).to(device)
+    tops = square_starts(height, patch, stride, placement).to(device)
+    lefts = square_starts(width, patch, stride, placement).to(device)
     baseline = torch.as_tensor(baseline, dtype=inputs.dtype, device=device)
     if baseline.ndim > 3 or not _broadcastable(baseline.shape, inputs.shape[1:]):
         raise ValueError(
@@ -124,10 +159,25 @@ def _broadcastable(shape: torch.Size, to: torch.Size) -> bool:
 
 @reference
 def scores_to_pixels(
-    scores: torch.Tensor, full: torch.Tensor, patch: int, stride: int, size: tuple[int, int]
+    scores: torch.Tensor,
+    full: torch.Tensor,
+    patch: int,
+    stride: int,
+    size: tuple[int, int],
+    placement: str = "grid",
 ) -> torch.Tensor:
-    """Per-pixel attribution (B, H, W): mean drop ``full - scores`` over the squares covering each pixel."""
+    """Per-pixel attribution (B, H, W) from the drops ``full - scores``.
+
+    ``"grid"``: the mean drop over the squares covering each pixel; ``"centred"``: the drop of
+    the square centred on the centre of the pixel's stride x stride block.
+    """
     height, width = size
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}.")
+    if placement == "centred":
+        rows = torch.arange(height, device=scores.device) // stride
+        cols = torch.arange(width, device=scores.device) // stride
+        return (full[:, None, None] - scores)[:, rows][:, :, cols]
     rows = _intervals(occlusion_positions(height, patch, stride).to(scores.device), patch, height)
     cols = _intervals(occlusion_positions(width, patch, stride).to(scores.device), patch, width)
     rows, cols = rows.to(scores.dtype), cols.to(scores.dtype)
@@ -146,13 +196,14 @@ def occlusion(
     stride: int = 16,
     baseline: float | torch.Tensor = 0.0,
     score: str = "probability",
+    placement: str = "grid",
     batch_size: int | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
     """Occlusion attribution maps (B, H, W): the score drop when each pixel is hidden.
 
-    Same arguments as :func:`occlusion_scores`; equal to Captum's ``Occlusion`` (one channel
-    of it: the square covers all three channels, so they are equal).
+    Same arguments as :func:`occlusion_scores`; with ``placement="grid"`` equal to Captum's
+    ``Occlusion`` (one channel of it: the square covers all three channels, so they are equal).
     """
     scores, full = occlusion_scores(
         model,
@@ -162,7 +213,8 @@ def occlusion(
         stride=stride,
         baseline=baseline,
         score=score,
+        placement=placement,
         batch_size=batch_size,
         progress=progress,
     )
-    return scores_to_pixels(scores, full, patch, stride, tuple(inputs.shape[-2:]))
+    return scores_to_pixels(scores, full, patch, stride, tuple(inputs.shape[-2:]), placement)

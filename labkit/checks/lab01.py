@@ -15,8 +15,9 @@ from labkit.attribution.occlusion import occlusion, occlusion_scores, scores_to_
 from labkit.checks.common import assert_close, call_student, toy_classifier
 from labkit.patches import strongest_units
 
-#: (height, width, patch, stride): squares that fit exactly, and ones clipped at the border.
-OCCLUSION_CASES = [(12, 12, 4, 4), (19, 23, 5, 4), (16, 21, 7, 3), (13, 10, 10, 6)]
+#: (height, width, patch, stride): squares that fit exactly, ones clipped at the border, non-square and odd
+#: sizes, a square as wide as the image (one column of positions) and a one-pixel square.
+OCCLUSION_CASES = [(12, 12, 4, 4), (19, 23, 5, 4), (16, 21, 7, 3), (13, 10, 10, 6), (7, 5, 1, 1)]
 
 
 def check_occlusion_probabilities(student: Callable) -> None:
@@ -24,7 +25,9 @@ def check_occlusion_probabilities(student: Callable) -> None:
     for seed, (height, width, patch, stride) in enumerate(OCCLUSION_CASES):
         model = toy_classifier(seed)
         x = torch.randn(3, height, width, generator=torch.Generator().manual_seed(seed))
-        target = seed % 4
+        with torch.no_grad():
+            predicted = int(model(x[None]).argmax())
+        target = (predicted + 1 + seed) % 4  # never the predicted class: the target is given
         expected = occlusion_scores(model, x[None], target, patch=patch, stride=stride)[0][0]
         got = call_student(student, (model, x, target, patch, stride), (occlusion, occlusion_scores))
         assert_close(
@@ -60,7 +63,9 @@ def check_occlusion_map(student: Callable) -> None:
 
 def check_strongest_units(student: Callable) -> None:
     """``student(maps (N, h, w), k)`` -> (k, 3) long tensor of (image, row, col)."""
-    for seed, (n, height, width, k) in enumerate([(6, 5, 5, 3), (10, 4, 7, 10), (8, 6, 3, 1), (5, 3, 3, 8)]):
+    for seed, (n, height, width, k) in enumerate(
+        [(6, 5, 5, 3), (10, 4, 7, 10), (8, 6, 3, 1), (5, 3, 3, 8), (4, 1, 1, 2)]
+    ):
         maps = torch.randn(n, height, width, generator=torch.Generator().manual_seed(200 + seed))
         expected = strongest_units(maps, k)
         got = call_student(student, (maps, k), (strongest_units,))

@@ -18,11 +18,15 @@ GRADIENT_CASES = [(1, 9, 11, 0), (3, 12, 12, 1), (2, 7, 13, 2)]
 
 
 def _case(batch: int, height: int, width: int, seed: int) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    """A toy model, inputs (B, 3, H, W) with a different range per image, and targets (B,) not all predicted."""
+    """A toy model, inputs (B, 3, H, W) with a different range per image, and targets (B,) all different.
+
+    Different targets catch an answer that uses one image's class for the whole batch; they are
+    not all the predicted classes.
+    """
     generator = torch.Generator().manual_seed(300 + seed)
     scales = 0.5 + 2 * torch.rand(batch, 1, 1, 1, generator=generator)
     x = torch.randn(batch, 3, height, width, generator=generator) * scales
-    targets = torch.randint(0, 4, (batch,), generator=generator)
+    targets = torch.randperm(4, generator=generator)[:batch]
     return toy_classifier(seed), x, targets
 
 

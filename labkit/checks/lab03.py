@@ -13,22 +13,29 @@ import torch
 from labkit.attribution.cam.base import upsample_maps, weighted_maps
 from labkit.attribution.cam.cam import cam
 from labkit.attribution.cam.identity import scores_from_cam
+from labkit.attribution.cam.learned_head import fit_gap_head
 from labkit.checks.common import assert_close, call_student, toy_classifier
 
-FORBIDDEN = (cam, weighted_maps, upsample_maps, scores_from_cam)
+FORBIDDEN = (cam, weighted_maps, upsample_maps, scores_from_cam, fit_gap_head)
 
 #: (batch, height, width, classes, seed) of the toy cases.
 CASES = [(1, 6, 6, 4, 0), (3, 5, 7, 6, 1), (2, 9, 4, 5, 2)]
 
 
 def _features(batch: int, height: int, width: int, classes: int, seed: int):
-    """(model, inputs, features before the GAP (B, 8, h, w), targets (B,) that are NOT the predicted classes)."""
+    """(model, inputs, features before the GAP (B, 8, h, w), targets (B,)).
+
+    The targets are all different (an answer that uses one image's class for the batch fails) and
+    chosen to avoid the predicted classes as far as possible.
+    """
     model = toy_classifier(seed, classes)
     x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(400 + seed))
     with torch.no_grad():
         features = model[:4](x)
         predicted = model(x).argmax(dim=1)
-    return model, x, features, (predicted + 1 + seed) % classes
+    candidates = [(torch.arange(batch) + offset) % classes for offset in range(classes)]
+    targets = min(candidates, key=lambda t: int((t == predicted).sum()))
+    return model, x, features, targets
 
 
 def check_class_activation_map(student: Callable) -> None:
@@ -49,7 +56,7 @@ def check_class_activation_map(student: Callable) -> None:
 
 def check_cam_score(student: Callable) -> None:
     """``student(maps (B, h, w), bias (B,))`` -> (B,) scores mean_ij M + b."""
-    for seed, (batch, height, width) in enumerate([(1, 3, 3), (4, 5, 2), (2, 7, 7)]):
+    for seed, (batch, height, width) in enumerate([(1, 3, 3), (4, 5, 2), (2, 7, 7), (3, 1, 1)]):
         generator = torch.Generator().manual_seed(500 + seed)
         maps = torch.randn(batch, height, width, generator=generator)
         bias = torch.randn(batch, generator=generator)
@@ -76,7 +83,8 @@ def check_upsample_cam(student: Callable) -> None:
         "ReLU first (keep the positive evidence), then bilinear interpolation with align_corners=False "
         "(F.interpolate on a (B, 1, h, w) tensor) to the image size; no normalisation."
     )
-    for seed, (batch, height, width, size) in enumerate([(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5))]):
+    cases = [(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5)), (2, 1, 1, (5, 4)), (1, 5, 3, (9, 16))]
+    for seed, (batch, height, width, size) in enumerate(cases):
         maps = torch.randn(batch, height, width, generator=torch.Generator().manual_seed(600 + seed))
         expected = upsample_maps(maps.clamp(min=0), size)
         got = call_student(student, (maps, size), FORBIDDEN)
@@ -86,3 +94,27 @@ def check_upsample_cam(student: Callable) -> None:
     expected = cam(model, x, targets, layer="3")
     got = call_student(student, (raw, tuple(x.shape[-2:])), FORBIDDEN)
     assert_close(got, expected, "upsample_cam of a toy model's CAM, compared with labkit.attribution.cam", hint)
+
+
+#: (images, channels, classes, steps, lr): one image, one channel, and classes with no image (labels < 3).
+HEAD_CASES = [(12, 5, 3, 25, 0.3), (1, 4, 4, 3, 1.0), (9, 1, 2, 10, 0.7), (10, 6, 5, 15, 0.5)]
+
+
+def check_train_head(student: Callable) -> None:
+    """``student(pooled (N, K), labels (N,), n_classes, steps, lr)`` -> (weights (C, K), bias (C,))."""
+    for seed, (n, k, classes, steps, lr) in enumerate(HEAD_CASES):
+        generator = torch.Generator().manual_seed(700 + seed)
+        pooled = 3 * torch.rand(n, k, generator=generator)  # non-negative, like the GAP of ReLU6 maps
+        labels = torch.randint(0, min(classes, 3), (n,), generator=generator)
+        expected_weights, expected_bias = fit_gap_head(pooled, labels, classes, steps=steps, lr=lr)
+        got = call_student(student, (pooled, labels, classes, steps, lr), FORBIDDEN)
+        assert isinstance(got, tuple) and len(got) == 2, (
+            f"train_head should return a pair (weights, bias), got {type(got).__name__}."
+        )
+        what = f"train_head on {n} image(s), {k} channel(s), {classes} classes, {steps} steps of lr {lr}"
+        hint = (
+            "Start from W = 0 (n_classes x K) and b = 0 (n_classes,), even for classes with no image; each step "
+            "subtracts lr times the gradient of the MEAN cross-entropy over the images (not the sum), for W and b."
+        )
+        assert_close(got[0], expected_weights, f"{what}: weights", hint)
+        assert_close(got[1], expected_bias, f"{what}: bias", hint)

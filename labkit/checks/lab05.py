@@ -116,7 +116,8 @@ def check_guided_backprop(student: Callable) -> None:
 
 def check_guided_grad_cam(student: Callable) -> None:
     """``student(guided (B, 3, H, W), cam (B, h, w))`` -> (B, 3, H, W): guided times the upsampled map."""
-    for seed, (batch, height, width, h, w) in enumerate([(3, 12, 12, 3, 3), (2, 17, 13, 5, 4), (1, 8, 8, 8, 8)]):
+    cases = [(3, 12, 12, 3, 3), (2, 17, 13, 5, 4), (1, 8, 8, 8, 8), (2, 5, 7, 1, 1), (1, 9, 4, 3, 2)]
+    for seed, (batch, height, width, h, w) in enumerate(cases):
         generator = torch.Generator().manual_seed(600 + seed)
         guided = torch.randn(batch, 3, height, width, generator=generator)
         cam = torch.rand(batch, h, w, generator=generator)

@@ -5,7 +5,7 @@ import torch
 from captum.attr import Occlusion
 
 import labkit
-from labkit.attribution.occlusion import occlusion_positions, occlusion_scores, scores_to_pixels
+from labkit.attribution.occlusion import occlusion_centres, occlusion_positions, occlusion_scores, scores_to_pixels
 from labkit.guards import hook_count
 
 
@@ -110,6 +110,9 @@ def test_default_baseline_is_gray_after_preprocessing(classifier):
         ({"targets": [0, 1, 2]}, "one per image"),
         ({"targets": 1.5}, "integers"),
         ({"baseline": torch.zeros(2, 1, 1)}, "broadcast"),
+        ({"placement": "centered"}, "placement must be"),
+        ({"placement": "centred", "patch": 0}, "at least 1"),
+        ({"placement": "centred", "stride": 0}, "at least 1"),
     ],
 )
 def test_bad_arguments_get_clear_errors_and_leave_the_model_untouched(toy_model, kwargs, message):
@@ -136,3 +139,48 @@ def test_batch_size_does_not_change_the_result(toy_model):
     many = labkit.occlusion(toy_model, images, patch=5, stride=3, batch_size=1000)
     auto = labkit.occlusion(toy_model, images, patch=5, stride=3)
     assert torch.allclose(one, many, atol=1e-6) and torch.allclose(one, auto, atol=1e-6)
+
+
+def slow_centred_occlusion(model, image, target, patch, stride):
+    """The lab deck's loop: for each pixel (one per stride x stride block), gray the square centred on it."""
+    _, height, width = image.shape
+    half_before, half_after = (patch - 1) // 2, patch // 2
+    with torch.no_grad():
+        full = model(image[None]).softmax(1)[0, target]
+        block_rows = [range(top, min(top + stride, height)) for top in range(0, height, stride)]
+        block_cols = [range(left, min(left + stride, width)) for left in range(0, width, stride)]
+        probabilities = torch.zeros(len(block_rows), len(block_cols))
+        drops = torch.zeros(height, width)
+        for r, rows in enumerate(block_rows):
+            for c, cols in enumerate(block_cols):
+                i, j = rows[(len(rows) - 1) // 2], cols[(len(cols) - 1) // 2]  # the block's middle pixel
+                occluded = image.clone()
+                occluded[
+                    :, max(i - half_before, 0) : i + half_after + 1, max(j - half_before, 0) : j + half_after + 1
+                ] = 0
+                probabilities[r, c] = model(occluded[None]).softmax(1)[0, target]
+                for row in rows:
+                    for col in cols:
+                        drops[row, col] = full - probabilities[r, c]
+    return probabilities, drops
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "patch", "stride"), [(9, 9, 5, 1), (13, 10, 4, 3), (11, 16, 1, 2), (7, 8, 15, 4)]
+)
+def test_centred_placement_matches_the_lab_decks_loop(toy_model, height, width, patch, stride):
+    images = torch.randn(2, 3, height, width)
+    scores, _ = occlusion_scores(
+        toy_model, images, [1, 2], patch=patch, stride=stride, placement="centred", batch_size=5
+    )
+    maps = labkit.occlusion(toy_model, images, [1, 2], patch=patch, stride=stride, placement="centred")
+    for image, target, fast_scores, fast_map in zip(images, [1, 2], scores, maps):
+        slow_scores, slow_map = slow_centred_occlusion(toy_model, image, target, patch, stride)
+        assert torch.allclose(fast_scores, slow_scores, atol=1e-6)
+        assert torch.allclose(fast_map, slow_map, atol=1e-6)
+
+
+def test_centres_are_every_pixel_at_stride_1_and_block_middles_otherwise():
+    assert occlusion_centres(5, 1).tolist() == [0, 1, 2, 3, 4]
+    assert occlusion_centres(224, 16).tolist() == list(range(7, 224, 16))
+    assert occlusion_centres(10, 4).tolist() == [1, 5, 8]  # blocks 0-3, 4-7, 8-9

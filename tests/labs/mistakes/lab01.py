@@ -26,17 +26,29 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("stops one square short of the border", "height - patch + stride", "height - patch"),
         ("misses the last column", "width - patch + stride", "width - patch + 1"),
         ("uses logits instead of probabilities", ".softmax(dim=1)", ""),
+        (
+            "the image's height for both axes (square images only)",
+            "range(0, width - patch + stride",
+            "range(0, height - patch + stride",
+        ),
+        ("the predicted class instead of the given target", "[:, target]", "[:, int(model(x[None]).argmax())]"),
         ("calls labkit's occlusion", None, CALLS_LABKIT_OCCLUSION),
     ],
     "occlusion_map": [
         ("wrong sign", "p_full - float(probabilities[row, col])", "float(probabilities[row, col]) - p_full"),
         ("sums instead of averaging", "return total / count", "return total"),
         ("misses the clipped squares at the border", "height - patch + stride", "height - patch + 1"),
+        (
+            "the image's height for both axes (square images only)",
+            "range(0, width - patch + stride",
+            "range(0, height - patch + stride",
+        ),
         ("calls labkit's scores_to_pixels", None, CALLS_LABKIT_SCORES_TO_PIXELS),
     ],
     "strongest_units": [
         ("takes the minimum", "maps.flatten(1).max(dim=1)", "maps.flatten(1).min(dim=1)"),
         ("sorts smallest first", "argsort(descending=True)", "argsort()"),
+        ("row and column from the height (square maps only)", "width = maps.shape[-1]", "width = maps.shape[-2]"),
         ("several units of one image", None, SEVERAL_UNITS_PER_IMAGE),
         (
             "calls labkit's strongest_units",

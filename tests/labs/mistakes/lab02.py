@@ -25,12 +25,14 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("sum over the channels instead of the max", "gradient.abs().amax(dim=1)", "gradient.abs().sum(dim=1)"),
         ("gradient of the softmax probability", "logits = model(leaf)", "logits = model(leaf).softmax(dim=1)"),
         ("the predicted class instead of the target", "torch.as_tensor(targets)]", "logits.argmax(dim=1)]"),
+        ("the first image's target for the whole batch", "torch.as_tensor(targets)]", "torch.as_tensor(targets)[0]]"),
         ("calls labkit's saliency", None, CALLS_LABKIT_SALIENCY),
     ],
     "gradient_x_input_map": [
         ("gradient alone, without the input", "(gradient * x).sum(dim=1)", "gradient.sum(dim=1)"),
         ("absolute value", "(gradient * x).sum(dim=1)", "(gradient * x).abs().sum(dim=1)"),
         ("max over the channels", "(gradient * x).sum(dim=1)", "(gradient * x).amax(dim=1)"),
+        ("the first image's target for the whole batch", "torch.as_tensor(targets)]", "torch.as_tensor(targets)[0]]"),
         ("calls labkit's gradient_x_input", None, CALLS_LABKIT_GRADIENT_X_INPUT),
     ],
     "smoothgrad_map": [
@@ -53,6 +55,11 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
             "standard deviation of the input instead of its range",
             "x.flatten(1).amax(dim=1) - x.flatten(1).amin(dim=1)",
             "x.flatten(1).std(dim=1)",
+        ),
+        (
+            "targets repeated in the wrong order (copies of image b get other images' classes)",
+            "torch.as_tensor(targets).repeat_interleave(n_samples)",
+            "torch.as_tensor(targets).repeat(n_samples)",
         ),
         ("calls labkit's smoothgrad", None, CALLS_LABKIT_SMOOTHGRAD),
     ],

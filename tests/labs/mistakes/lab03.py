@@ -32,6 +32,24 @@ UPSAMPLED_THEN_RELU = (
     '    return F.interpolate(positive[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]'
 )
 
+CALLS_LABKIT_HEAD = (
+    "def train_head(pooled, labels, n_classes, steps, lr):\n"
+    "    from labkit.attribution.cam.learned_head import fit_gap_head\n"
+    "    return fit_gap_head(pooled, labels, n_classes, steps=steps, lr=lr)\n"
+)
+MSE_HEAD = (
+    "def train_head(pooled, labels, n_classes, steps, lr):\n"
+    "    weights, bias = torch.zeros(n_classes, pooled.shape[1]), torch.zeros(n_classes)\n"
+    "    target = torch.nn.functional.one_hot(labels, n_classes).float()\n"
+    "    for _ in range(steps):\n"
+    "        weights.requires_grad_(True)\n"
+    "        bias.requires_grad_(True)\n"
+    "        loss = ((pooled @ weights.T + bias).softmax(dim=1) - target).pow(2).mean()\n"
+    "        grad_w, grad_b = torch.autograd.grad(loss, (weights, bias))\n"
+    "        weights, bias = (weights - lr * grad_w).detach(), (bias - lr * grad_b).detach()\n"
+    "    return weights, bias\n"
+)
+
 MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
     "class_activation_map": [
         (
@@ -45,6 +63,11 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
             "weights[:, torch.as_tensor(targets)].T",
         ),
         ("ReLU on the raw map", ".sum(dim=1)\n", ".sum(dim=1).clamp(min=0)\n"),
+        (
+            "the first image's target for the whole batch",
+            "weights[torch.as_tensor(targets)]",
+            "weights[torch.as_tensor(targets)[:1]]",
+        ),
         ("mean over the channels instead of the weighted sum", ".sum(dim=1)\n", ".mean(dim=1)\n"),
         ("calls labkit's weighted_maps", None, CALLS_LABKIT_WEIGHTED_MAPS),
     ],
@@ -53,11 +76,17 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("ReLU before the identity", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.clamp(min=0).sum(dim=(1, 2)) / z"),
         ("forgets the bias", "/ z + bias", "/ z"),
         ("one mean over the whole batch", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.mean()"),
+        (
+            "Z from the height only (square maps only)",
+            "z = cam_maps.shape[-2] * cam_maps.shape[-1]",
+            "z = cam_maps.shape[-2] ** 2",
+        ),
         ("calls labkit's scores_from_cam", None, CALLS_LABKIT_SCORES_FROM_CAM),
     ],
     "upsample_cam": [
         ("nearest-neighbour upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
         ("align_corners=True", "align_corners=False", "align_corners=True"),
+        ("size given as (width, height)", "size=size,", "size=tuple(size)[::-1],"),
         ("no ReLU", "positive = cam_maps.clamp(min=0)", "positive = cam_maps"),
         (
             "ReLU after upsampling",
@@ -67,5 +96,22 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ),
         ("min-max normalised (labkit's CAM is not)", None, NORMALISED),
         ("calls labkit's upsample_maps", None, CALLS_LABKIT_UPSAMPLE_MAPS),
+    ],
+    "train_head": [
+        ("sums the loss over the images", "bias, labels)", "bias, labels, reduction='sum')"),
+        ("never updates the bias", "(bias - lr * grad_b).detach()", "bias.detach()"),
+        ("gradient ascent", "weights - lr * grad_w", "weights + lr * grad_w"),
+        (
+            "one row per class seen in the labels",
+            "torch.zeros(n_classes, pooled.shape[1]",
+            "torch.zeros(int(labels.max()) + 1, pooled.shape[1]",
+        ),
+        (
+            "random initial weights",
+            "weights = torch.zeros(n_classes, pooled.shape[1], dtype=pooled.dtype, device=pooled.device)",
+            "weights = 0.01 * torch.randn(n_classes, pooled.shape[1])",
+        ),
+        ("squared error on the probabilities instead of the cross-entropy", None, MSE_HEAD),
+        ("calls labkit's fit_gap_head", None, CALLS_LABKIT_HEAD),
     ],
 }

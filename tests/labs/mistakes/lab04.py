@@ -27,6 +27,16 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("nearest instead of bilinear upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
         ("leaves the hook on the model", "        handle.remove()\n", "        pass\n"),
         ("one target for the whole batch", ".gather(1, target[:, None])", "[:, target[0]:target[0] + 1]"),
+        (
+            "one alpha per channel from the first position only (right only where the gradient is constant)",
+            "alpha = gradients.mean(dim=(2, 3), keepdim=True)",
+            "alpha = gradients[:, :, :1, :1]",
+        ),
+        (
+            "upsampled to a square of the height",
+            "size=x.shape[-2:]",
+            "size=(x.shape[-2], x.shape[-2])",
+        ),
         ("calls labkit's grad_cam", None, CALLS_LABKIT_GRAD_CAM),
     ],
     "confidence_metrics": [
@@ -34,6 +44,7 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("AD not divided by Y", "drop = (y - o).clamp(min=0) / y", "drop = (y - o).clamp(min=0)"),
         ("AG divided by Y instead of 1 - Y", "/ (1 - y)", "/ y"),
         ("fractions instead of percent", "float(drop.mean()) * 100", "float(drop.mean())"),
+        ("AI counts ties (O >= Y)", "(o > y)", "(o >= y)"),
         ("calls labkit's confidence_metrics", None, CALLS_LABKIT_CONFIDENCE),
     ],
 }

@@ -50,6 +50,8 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
             "return (grad_output[0].clamp(min=0),)",
         ),
         ("does not handle the batch", ".gather(1, target[:, None]).sum()", "[:, target].sum()"),
+        ("the first image's target for the whole batch", ".gather(1, target[:, None]).sum()", "[:, target[0]].sum()"),
+        ("forgets ReLU6", "isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6))", "isinstance(m, torch.nn.ReLU)"),
         ("leaves the hooks on the model", "            handle.remove()\n", "            pass\n"),
         ("does not restore the inplace flags", "            module.inplace = flag\n", "            pass\n"),
         ("keeps the in-place ReLUs", "            module.inplace = False\n", ""),
@@ -58,6 +60,7 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
     "guided_grad_cam": [
         ("multiplies without broadcasting over the channels", "guided * upsampled", "guided * upsampled[:, 0]"),
         ("nearest instead of bilinear upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
+        ("size given as (width, height)", "size=guided.shape[-2:]", "size=guided.shape[-2:][::-1]"),
         ("reduces the channels", "return guided * upsampled", "return guided.abs().amax(1) * upsampled[:, 0]"),
         ("calls labkit's upsample_maps", None, CALLS_LABKIT_UPSAMPLE),
     ],

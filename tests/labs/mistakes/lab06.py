@@ -47,6 +47,11 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
             "model(point[None])[0, target]",
             "model(point[None]).softmax(dim=1)[0, target]",
         ),
+        (
+            "the largest logit instead of the given target",
+            "model(point[None])[0, target]",
+            "model(point[None])[0].max()",
+        ),
         ("calls labkit's integrated_gradients", None, CALLS_LABKIT_IG),
     ],
     "completeness_gap": [
@@ -57,6 +62,11 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ),
         ("forgets the baseline's score", "(scores[0] - scores[1])", "scores[0]"),
         ("wrong sign", "attributions.sum() - (scores[0] - scores[1])", "(scores[0] - scores[1]) - attributions.sum()"),
+        (
+            "absolute value of the gap (the gap is signed)",
+            "return attributions.sum() - (scores[0] - scores[1])",
+            "return (attributions.sum() - (scores[0] - scores[1])).abs()",
+        ),
         ("calls labkit's completeness_gap", None, CALLS_LABKIT_GAP),
     ],
 }

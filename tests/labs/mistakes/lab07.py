@@ -46,6 +46,7 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("does not multiply by x - x_ref (returns the multipliers)", CONTRIBUTIONS, "W1.T @ (m * W2[target])"),
         ("multiplies by x instead of x - x_ref", CONTRIBUTIONS, "x * (W1.T @ (m * W2[target]))"),
         ("gradient instead of the rescale rule", HIDDEN_MULTIPLIER, "(z > 0).to(z.dtype)"),
+        ("reference pre-activations taken as the bias (right only for x_ref = 0)", "W1 @ x_ref + b1", "b1"),
         ("calls labkit's deeplift", None, CALLS_LABKIT_DEEPLIFT),
     ],
     "deeplift_shap_from": [
