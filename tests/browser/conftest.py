@@ -15,10 +15,14 @@ from tests.browser.jupyterlab import CHROMIUM_ARGS, SHOTS, TIMINGS, start_server
 
 CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("COURSE_BROWSER_TESTS") == "required"
+#: Opt-in until they have passed on CI: COURSE_BROWSER_TESTS=run (or required).
+ENABLED = REQUIRED or os.environ.get("COURSE_BROWSER_TESTS") == "run"
 
 
 def missing() -> str | None:
     """Why the browser tests cannot run here, or None."""
+    if not ENABLED:
+        return "browser tests are opt-in: set COURSE_BROWSER_TESTS=run (they need Chromium: apt-get install chromium)"
     if not os.access(CHROMIUM, os.X_OK):
         return f"browser tests need Chromium at {CHROMIUM}: apt-get install chromium (or set COURSE_CHROMIUM)"
     try:

@@ -24,7 +24,7 @@ SETTLED = (
     f"([plot, before]) => {{ const s = ({STATUS})(plot); return s !== before && "
     "(/computed|from the cache|failed/.test(s)) && !/preview/.test(s); }"
 )
-WAIT_MS = 600_000
+WAIT_MS = 120_000
 
 
 def plots(page):
