@@ -137,7 +137,10 @@ def graded(tmp_path_factory):
         answer = patch + (ZEROS if not right else "\n\ngrad_cam = grad_cam_ref\n")
         notebook = nbformat.from_dict(honest)
         notebook.cells[_index(notebook, "grad_cam")].source = answer
-        expected = FULL if right else {**FULL, "test_grad_cam": 0.0}
+        # An attempt that returns the right values (through the reference, or the check's own expected values)
+        # is not a wrong answer: its score depends on whether the check still lets it through (lab 4's hidden
+        # cases decide that, and they change); the integrity flag is what catches it (tested below).
+        expected = {**FULL, "test_grad_cam": None} if right else {**FULL, "test_grad_cam": 0.0}
         if name == "recording-and-assert-off":  # no answer of any exercise is recorded: both earn 0
             expected = dict.fromkeys(FULL, 0.0)
         submissions[f"tamper-{name}"] = (notebook, expected)
@@ -182,7 +185,11 @@ def test_every_submission_is_graded_with_feedback_in_bounded_time(graded):
 
 def test_scores_of_honest_tampered_and_broken_submissions(graded):
     got = {student: {cell: float(row[cell]) for cell in FULL} for student, row in graded["rows"].items()}
-    assert got == graded["expected"]
+    assert set(got) == set(graded["expected"])
+    for student, expected in graded["expected"].items():
+        assert {cell: score for cell, score in got[student].items() if expected[cell] is not None} == {
+            cell: score for cell, score in expected.items() if score is not None
+        }, student
     assert all(row["max"] == "13.0" for row in graded["rows"].values()), "points come from the gradebook"
 
 
