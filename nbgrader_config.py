@@ -27,7 +27,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Grading runs the graded cells and what they need (no demos): a minute per cell and 100 s per submission
+# Grading runs the graded cells and what they need (no demos): a minute per cell and 115 s per submission
 # are plenty (on a busy machine, grade with fewer workers); an endless loop costs at most the rest of the
 # budget. BoundedExecute.skip_unneeded = False runs every cell (then raise both).
 c.BoundedExecute.timeout = 60
