@@ -10,3 +10,7 @@
 - :mod:`labkit.grader.integrity`: a static scan of the student's code for tampering;
 - :mod:`labkit.grader.classroom`: grade every submission of a lab in parallel, a CSV and feedback.
 """
+
+#: The MIME type of a recorded answer in a test cell's outputs (here, so that nbgrader's process reads it
+#: without importing PyTorch).
+MIME = "application/vnd.labkit.answer+json"

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,10 +30,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Bool, Integer
+from traitlets import Bool, Enum, Integer
 
+from labkit.grader import MIME
 from labkit.grader.needed import cells_to_run
-from labkit.grader.record import MIME
 
 #: Watched for changes while a submission runs: these packages' code, and what sits on sys.path's top level.
 WATCHED_PACKAGES = ("labkit", "torch", "numpy", "nbgrader", "IPython", "ipykernel")
@@ -62,6 +63,8 @@ class BoundedExecute(Execute):
     # After a cell's reply, its last outputs may come late on a busy machine: wait, and never fail the notebook.
     iopub_timeout = Integer(30, allow_none=False).tag(config=True)
     raise_on_iopub_timeout = Bool(False).tag(config=True)
+    # The kernel's state is not needed after the last cell: kill it rather than wait seconds for a clean exit.
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict, km=None):
         self._to_run = cells_to_run(nb.cells) if self.skip_unneeded else set(range(len(nb.cells)))
@@ -149,12 +152,10 @@ def environment_snapshot() -> dict[str, tuple[int, int, int]]:
     """(inode, size, ctime) of the grading environment's code files (see the module's docstring)."""
     snapshot = {}
     roots = []
-    for name in WATCHED_PACKAGES:
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        roots.append(Path(module.__file__).parent)
+    for name in WATCHED_PACKAGES:  # found, not imported: importing torch here would cost seconds per submission
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            roots.extend(Path(location) for location in spec.submodule_search_locations)
     for root in roots:
         for folder, _dirs, files in os.walk(root):
             for file in files:
@@ -187,10 +188,9 @@ class SnapshotEnvironment(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict):
         import compileall
 
-        import labkit
-
         # The kernel would write labkit's missing bytecode: write it now, so that any change later is tampering.
-        compileall.compile_dir(Path(labkit.__file__).parent, quiet=2)
+        for location in importlib.util.find_spec("labkit").submodule_search_locations:
+            compileall.compile_dir(location, quiet=2)
         resources["labkit_environment"] = environment_snapshot()
         scratch = tempfile.mkdtemp(prefix="labkit-verdict-")
         resources["labkit_verdict"] = subprocess.Popen(

@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
-#: The MIME type of a recorded answer in a test cell's outputs.
-MIME = "application/vnd.labkit.answer+json"
+from labkit.grader import MIME
+
 #: A recorded answer larger than this (bytes, before base64) is replaced by an Opaque marker.
 MAX_BYTES = 16 * 2**20
 _OPAQUE = "__labkit_opaque__"
