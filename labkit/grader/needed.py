@@ -7,8 +7,11 @@ that a cell which runs later uses. The analysis reads the code (IPython syntax i
 - a cell *uses* every name it reads anywhere (function bodies included), so a student's function that
   reads a notebook global keeps the cell that defines it;
 - a cell *defines* the names it binds at top level (assignments, imports, ``def``, ``class``, ``for``,
-  ``with``) and *changes* the objects it assigns into (``model.x = ...``, ``x[0] = ...``) or calls a method
-  of at top level (``model.eval()``, ``torch.manual_seed(0)``);
+  ``with``) and *changes* the objects it assigns into (``model.x = ...``, ``x[0] = ...``, ``torch.pi = 3``)
+  or calls a method of at top level (``model.eval()``); calling a function of a module the notebook imports
+  with ``import ...`` (``torch.manual_seed(0)``, ``plt.rcParams.update(...)``) does not change that module:
+  it only moves library state (random numbers, figure style) that a graded cell, comparing the student's
+  function with the reference in the same kernel, does not depend on;
 - a star import, ``global``/``exec``/``globals()`` or a cell that cannot be parsed counts as defining
   everything; an earlier definition of a name is kept too (a later one may be conditional).
 """
@@ -116,18 +119,19 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _changed(tree: ast.Module) -> set[str]:
-    """Names whose objects a top-level statement assigns into or calls a method of."""
+def _changed(tree: ast.Module, modules: frozenset[str] = frozenset()) -> set[str]:
+    """Names whose objects a top-level statement assigns into or calls a method of (not a function of ``modules``)."""
     changed = set()
     for statement in tree.body:
         targets: list[ast.AST] = []
         if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = statement.targets if isinstance(statement, (ast.Assign, ast.Delete)) else [statement.target]
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            if isinstance(statement.value.func, ast.Attribute):
+            if isinstance(statement.value.func, ast.Attribute) and _root(statement.value.func) not in modules:
                 targets = [statement.value.func]
         elif isinstance(statement, (ast.With, ast.For, ast.If, ast.While, ast.Try)):
-            changed |= _changed(ast.Module(body=list(ast.iter_child_nodes(statement)), type_ignores=[]))
+            body = ast.Module(body=list(ast.iter_child_nodes(statement)), type_ignores=[])
+            changed |= _changed(body, modules)
         for target in targets:
             for node in ast.walk(target):
                 if isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -144,8 +148,36 @@ def python_source(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def cell_names(source: str) -> tuple[set[str], set[str], bool]:
-    """(names defined or changed, names used, whether the cell may define anything) of one code cell."""
+def module_names(sources: Iterable[str]) -> frozenset[str]:
+    """Names the cells bind only to modules, with ``import a.b`` or ``import a.b as c`` (not ``from a import b``)."""
+    imported, rebound = set(), set()
+    for source in sources:
+        try:
+            code = python_source(source)
+            tree, table = ast.parse(code), symtable.symtable(code, "<cell>", "exec")
+        except (SyntaxError, ValueError):
+            continue
+        imported |= {
+            alias.asname or alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        rebound |= {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned()}
+        rebound |= {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+    return frozenset(imported - rebound)
+
+
+def cell_names(source: str, modules: frozenset[str] = frozenset()) -> tuple[set[str], set[str], bool]:
+    """(names defined or changed, names used, whether the cell may define anything) of one code cell.
+
+    ``modules``: names bound to modules in the notebook, whose functions a call does not change.
+    """
     try:
         code = python_source(source)
         tree = ast.parse(code)
@@ -160,7 +192,7 @@ def cell_names(source: str) -> tuple[set[str], set[str], bool]:
         used |= _read_globals(child)
     star = any(isinstance(node, ast.ImportFrom) and node.names[0].name == "*" for node in ast.walk(tree))
     anything = star or bool(used & _ANYTHING) or _declares_global(table)
-    return defined | _changed(tree), used - _BUILTINS, anything
+    return defined | _changed(tree, modules), used - _BUILTINS, anything
 
 
 def is_graded_cell(cell: NotebookNode) -> bool:
@@ -172,13 +204,14 @@ def is_graded_cell(cell: NotebookNode) -> bool:
 def cells_to_run(cells: Iterable[NotebookNode]) -> set[int]:
     """Indices of the code cells grading must run (see the module's docstring)."""
     cells = list(cells)
+    modules = module_names(cell.source for cell in cells if cell.cell_type == "code")
     keep: set[int] = set()
     needed: set[str] = set()
     for index in reversed(range(len(cells))):
         cell = cells[index]
         if cell.cell_type != "code":
             continue
-        defined, used, anything = cell_names(cell.source)
+        defined, used, anything = cell_names(cell.source, modules)
         if is_graded_cell(cell) or anything or defined & needed:
             keep.add(index)
             needed |= used

@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torchvision.transforms.functional as TF
 from torch import nn
 
 from labkit.metrics.common import check_finite_maps, check_maps, resolved, scores_of, target_source
@@ -45,6 +44,8 @@ def blurred(inputs: torch.Tensor, sigma: float = BLUR_SIGMA) -> torch.Tensor:
     if sigma <= 0:
         raise ValueError(f"blur_sigma must be positive, got {sigma}.")
     size = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(inputs.shape[-2:]) - 1) // 2) + 1)
+    import torchvision.transforms.functional as TF  # here: importing torchvision costs seconds
+
     return TF.gaussian_blur(inputs, kernel_size=[size, size], sigma=[sigma, sigma])
 
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import rankdata
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -34,6 +33,8 @@ Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 def spearman(first: torch.Tensor, second: torch.Tensor) -> np.ndarray:
     """Spearman's rank correlation (B,) between maps (B, H, W); NaN where a map is constant."""
+    from scipy.stats import rankdata  # here: importing scipy.stats costs a second
+
     a = rankdata(first.detach().flatten(1).float().cpu().numpy(), axis=1)
     b = rankdata(second.detach().flatten(1).float().cpu().numpy(), axis=1)
     a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)

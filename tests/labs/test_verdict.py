@@ -161,6 +161,19 @@ def test_grading_runs_the_graded_cells_and_what_they_need():
     assert cells_to_run(cells) == {0, 1}
     helper.source = "OTHER = 2\n"
     assert cells_to_run(cells) == {1}
+    # a demo that only calls a module's functions (seeds, style) is not needed; one that assigns into it is
+    setup = helper.copy()
+    setup.source = "import torch\nimport matplotlib.pyplot as plt\n"
+    answer.source = "def grad_cam(model, layer, x, target):\n    return torch.relu(x)\n"
+    for demo, needed in [
+        ("torch.manual_seed(0)\nplt.rcParams.update({'figure.dpi': 72})\nslow = torch.randn(9)\n", False),
+        ("torch.relu = abs\n", True),
+        ("from torch import nn\nnn.init.zeros_(layer)\n", False),
+        ("layer = torch.nn.Linear(2, 2)\nlayer.weight.data.zero_()\n", False),
+        ("torch = __import__('numpy')\n", True),
+    ]:
+        helper.source = demo
+        assert (1 in cells_to_run([setup, helper, answer])) is needed, demo
 
 
 def test_integrity_scan_flags_tampering():

@@ -1,0 +1,86 @@
+"""Grading speed: one submission of each lab, and a whole class of one lab, through nbgrader's command line.
+
+``python -m bench.grading [--labs 01_occlusion ...] [--class-lab 04_grad_cam] [--class-size 30] [--workers 2]``
+builds a scratch course from the repository's ``solutions/`` and prints
+
+1. for each lab, the seconds ``nbgrader autograde`` takes on one submission (the model answers typed into the
+   release), with its score (it must be full marks);
+2. the time :func:`labkit.grader.classroom.grade_class` (``make grade``) takes on ``class-size`` submissions of
+   one lab, with feedback: the model answers and the untouched release, alternately, so that half the class
+   gets full marks and half gets 0.
+
+Run it alone: another process on the machine slows grading by as much as it takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from labkit.course import exercise_points, filled_release, lab_names, model_answers, notebook_path, read, scratch_course
+from labkit.grader.classroom import grade_class
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def submit(course: Path, lab: str, student: str, notebook: nbformat.NotebookNode) -> None:
+    folder = course / "submitted" / student / lab
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / notebook_path(course / "solutions", lab).name)
+
+
+def honest(course: Path, lab: str) -> nbformat.NotebookNode:
+    """The lab's release with the model answers typed in."""
+    answers = model_answers(read(notebook_path(course / "solutions", lab)))
+    return filled_release(read(notebook_path(course / "notebooks", lab)), answers)
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labs", nargs="*", default=None, help="labs timed one submission each (default: all)")
+    parser.add_argument("--class-lab", default="04_grad_cam")
+    parser.add_argument("--class-size", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    labs = lab_names(ROOT / "solutions") if args.labs is None else args.labs
+    scratch = Path(tempfile.mkdtemp(prefix="labkit-bench-grading-"))
+    try:
+        course = scratch_course(ROOT, scratch / "course", sorted({*labs, args.class_lab}))
+        print(f"{'lab':28s} {'seconds':>8s} {'score':>12s}")
+        for lab in labs:
+            submit(course, lab, "one", honest(course, lab))
+            path, (outcome,) = grade_class(course, lab, workers=1, feedback=False, progress=False)
+            (row,) = rows(path)
+            full = sum(exercise_points(read(notebook_path(course / "solutions", lab))).values())
+            print(f"{lab:28s} {outcome.seconds:8.1f} {float(row['total']):5.1f} / {full:4.1f}", flush=True)
+            shutil.rmtree(course / "submitted" / "one")
+        lab = args.class_lab
+        blank = read(notebook_path(course / "notebooks", lab))
+        for index in range(args.class_size):
+            submit(course, lab, f"student{index:03d}", honest(course, lab) if index % 2 == 0 else blank)
+        start = time.perf_counter()
+        path, outcomes = grade_class(course, lab, workers=args.workers)
+        seconds = time.perf_counter() - start
+        graded = sum(outcome.ok for outcome in outcomes)
+        slowest = max(outcome.seconds for outcome in outcomes)
+        print(
+            f"class of {args.class_size} ({lab}, {args.workers} workers, with feedback): {seconds:.0f} s in all, "
+            f"{seconds / args.class_size:.1f} s per submission, slowest {slowest:.1f} s, {graded} graded"
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
