@@ -114,6 +114,10 @@ class SliderPlot(widgets.VBox):
     def values(self) -> dict[str, Any]:
         return {name: slider.value for name, slider in self.sliders.items()}
 
+    def label(self, name: str) -> str:
+        """The slider's label as the page shows it (its description, else its name)."""
+        return self.sliders[name].description or name
+
     def key(self) -> tuple:
         return tuple(self.values.values())
 
@@ -153,7 +157,7 @@ class SliderPlot(widgets.VBox):
                 output = {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<figure>"}}
                 output["metadata"] = {}
             self.output.outputs = (output,)
-            described = ", ".join(f"{name} = {value}" for name, value in self.values_of(key).items())
+            described = ", ".join(f"{self.label(name)} = {value}" for name, value in self.values_of(key).items())
             self.status.value = f"<small>{described}: {status}</small>"
 
     def close(self) -> None:

@@ -134,8 +134,8 @@ def burst(page, plot, control, presses: int = 4) -> float:
     value = float(control.locator(".widget-readout").first.inner_text())
     page.wait_for_function(
         f"""([plot, label, value]) => {{
-          const match = ({STATUS})(plot).match(new RegExp(label + ' = ([-0-9.e]+)'));
-          return !!match && Math.abs(parseFloat(match[1]) - value) < 1e-6;
+          const text = ({STATUS})(plot), at = text.indexOf(label + ' = ');
+          return at >= 0 && Math.abs(parseFloat(text.slice(at + label.length + 3)) - value) < 1e-6;
         }}""",
         arg=[element, label, value],
         timeout=WAIT_MS,
