@@ -31,7 +31,7 @@ c.Autograde.autograde_preprocessors = [
 # are plenty (on a busy machine, grade with fewer workers); an endless loop costs at most the rest of the
 # budget. BoundedExecute.skip_unneeded = False runs every cell (then raise both).
 c.BoundedExecute.timeout = 60
-c.BoundedExecute.budget = 100
+c.BoundedExecute.budget = 115
 # The verdict process has imported labkit while the kernel ran: replaying the checks takes seconds.
 c.VerifyChecks.timeout = 60
 # A test cell the student deleted is put back (and graded) instead of left for a person to mark.
