@@ -26,7 +26,7 @@ from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.hull import GAD_FRACTION, important_pixels
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_from_outputs
 
 Method = Callable[..., torch.Tensor]
 
@@ -144,7 +144,7 @@ def gad(
         raise ValueError(f"Got {len(labels) - 1} alphas for {len(supports)} support models.")
     inputs = as_batch(inputs)
     with model_guard(model), torch.no_grad():
-        targets = resolve_targets(model(inputs.to(model_device(model))), targets)
+        targets = targets_from_outputs(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
     important = important_stack(maps, fraction, threshold)
     mask = agreed(important, agreement)

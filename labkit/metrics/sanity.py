@@ -27,7 +27,7 @@ from labkit.device import model_device
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import get_layer
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_from_outputs
 
 Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -85,7 +85,7 @@ def cascading_randomization(
         get_layer(model, name)  # clear error for a wrong name, before any work
     with model_guard(model):
         with torch.no_grad():
-            classes = resolve_targets(model(inputs), targets)
+            classes = targets_from_outputs(model(inputs), targets)
         reference = {name: _maps(method, model, inputs, classes, absolute) for name, method in methods.items()}
     rows = [_rows("trained", name, spearman(maps, maps)) for name, maps in reference.items()]
     randomised = copy.deepcopy(model).eval()
