@@ -14,7 +14,7 @@ GAD's pixels are a subset of the original map's important pixels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -26,9 +26,7 @@ from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.hull import GAD_FRACTION, important_pixels
-from labkit.targets import Targets, targets_from_outputs
-
-Method = Callable[..., torch.Tensor]
+from labkit.targets import Method, Targets, targets_from_outputs
 
 #: The paper's five methods, by the abbreviations of its tables.
 METHODS: dict[str, Method] = {

@@ -15,7 +15,7 @@ absolute values of the maps are compared, as in the paper's figures.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,7 @@ from labkit.device import model_device
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import get_layer
-from labkit.targets import Targets, targets_from_outputs
-
-Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+from labkit.targets import Method, Targets, targets_from_outputs
 
 
 def spearman(first: torch.Tensor, second: torch.Tensor) -> np.ndarray:
