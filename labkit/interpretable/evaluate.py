@@ -46,7 +46,7 @@ def method_scores(
     labels = data.test.labels[:n_images]
     with model_guard(model):
         maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
-        scores = grad_cam_table.method_scores(
+        scores = grad_cam_table.faithfulness_scores(
             model, inputs, maps, preprocess=data.preprocess, pixels_per_step=pixels_per_step, targets=labels
         )
     if data.test.masks is None:
