@@ -22,8 +22,9 @@ import torch
 
 from labkit.data.dataset import ShapesDataset
 from labkit.device import default_device
+from labkit.paths import MODELS
 from labkit.reference.architectures import ARCHITECTURES
-from labkit.reference.registry import MODELS_DIR, reference_name
+from labkit.reference.registry import reference_name
 from labkit.reference.training import accuracy, train
 
 
@@ -39,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--out", default=str(MODELS_DIR), help="folder for the checkpoint and its record")
+    parser.add_argument("--out", default=str(MODELS), help="folder for the checkpoint and its record")
     return parser.parse_args(argv)
 
 

@@ -33,6 +33,7 @@ from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, layer_cam, s
 from labkit.images import Normalization, photo_crops
 from labkit.metrics import confidence_scores, deletion, insertion
 from labkit.models import load_model
+from labkit.paths import RESULTS
 from labkit.targets import Targets
 
 #: The methods of the deck's Table 2 (Axiom-CAM is XGrad-CAM), plus LayerCAM.
@@ -45,7 +46,6 @@ METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "LayerCAM": layer_cam,
 }
 COLUMNS = ("AD", "AG", "AI", "INS", "DEL")
-RESULTS = Path(__file__).resolve().parents[2] / "assets" / "results"
 CSV_NAME = "grad_cam_table.csv"
 
 

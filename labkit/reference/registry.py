@@ -8,10 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from labkit.paths import MODELS
 from labkit.reference.architectures import ARCHITECTURES
-
-#: Where the checkpoints and their records live (``assets/models`` at the repository root).
-MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 
 
 def reference_name(arch: str, shortcut: bool = False) -> str:
@@ -26,7 +24,7 @@ REFERENCE_NAMES: tuple[str, ...] = (
 )
 
 
-def reference_record(name: str, directory: Path = MODELS_DIR) -> dict:
+def reference_record(name: str, directory: Path = MODELS) -> dict:
     """The JSON record written next to checkpoint ``name`` by ``python -m labkit.train_reference``."""
     path = Path(directory) / f"{name}.json"
     if not path.is_file():
@@ -37,7 +35,7 @@ def reference_record(name: str, directory: Path = MODELS_DIR) -> dict:
     return json.loads(path.read_text())
 
 
-def load_reference_model(name: str, directory: Path = MODELS_DIR) -> tuple[nn.Module, dict, str]:
+def load_reference_model(name: str, directory: Path = MODELS) -> tuple[nn.Module, dict, str]:
     """(model in float32 on the CPU, its record, its default CAM layer) for a checkpoint in ``directory``."""
     if name not in REFERENCE_NAMES:
         raise ValueError(f"Unknown reference classifier {name!r}; choose one of {', '.join(REFERENCE_NAMES)}.")

@@ -5,7 +5,8 @@ import torch
 
 from labkit.data import ShapesDataset, generate_shapes
 from labkit.models import load_model
-from labkit.reference.registry import MODELS_DIR, REFERENCE_NAMES, load_reference_model, reference_record
+from labkit.paths import MODELS
+from labkit.reference.registry import REFERENCE_NAMES, load_reference_model, reference_record
 from labkit.reference.training import accuracy
 from labkit.train_reference import main
 
@@ -32,7 +33,7 @@ def test_shipped_checkpoint_reaches_its_recorded_accuracy(name, test_split):
     assert within_noise(measured, record["test_accuracy"], SUBSET), (measured, record["test_accuracy"])
     for key in ("command", "seed", "epochs", "test_accuracy", "seconds", "device"):
         assert key in record
-    assert (MODELS_DIR / f"{name}.pt").stat().st_size < 25 * 2**20
+    assert (MODELS / f"{name}.pt").stat().st_size < 25 * 2**20
 
 
 def test_clean_models_are_good():
