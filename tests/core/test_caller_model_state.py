@@ -12,8 +12,8 @@ from torch import nn
 from labkit.guards import hook_count
 from labkit.interpretable.evaluate import method_scores
 from labkit.metrics import cascading_randomization
+from labkit.toy_models import tiny_train_cnn
 from labkit.widgets.interpretable import model_maps
-from tests.interpretable.conftest import tiny_net
 from tests.interpretable.test_evaluate import tiny_data
 
 
@@ -49,7 +49,7 @@ CALLS: dict[str, Callable[[nn.Module, bool], None]] = {
 @pytest.mark.parametrize("fail", [False, True], ids=["returns", "raises"])
 @pytest.mark.parametrize("call", sorted(CALLS))
 def test_caller_model_state_is_restored(call, fail):
-    model = tiny_net().train()
+    model = tiny_train_cnn().train()
     model[1].eval()  # modes are restored module by module, not set from the top
     model[0].weight.requires_grad_(False)
     before = _state(model)
