@@ -25,12 +25,12 @@ REFERENCE_NAMES: tuple[str, ...] = (
 
 
 def reference_record(name: str, directory: Path = MODELS) -> dict:
-    """The JSON record written next to checkpoint ``name`` by ``python -m labkit.train_reference``."""
+    """The JSON record written next to checkpoint ``name`` by ``python -m labkit.reference.train``."""
     path = Path(directory) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(
             f"No record for {name!r} at {path}. Train it with "
-            f"`python -m labkit.train_reference` (see its --help), or check out the assets/ folder."
+            f"`python -m labkit.reference.train` (see its --help), or check out the assets/ folder."
         )
     return json.loads(path.read_text())
 
