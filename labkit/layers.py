@@ -27,6 +27,12 @@ def get_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     return modules[layer]
 
 
+def last_linear(model: nn.Module) -> nn.Linear | None:
+    """The last ``nn.Linear`` of ``model`` in ``model.modules()`` order (its classifier head, usually), or None."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    return linears[-1] if linears else None
+
+
 def _is_pooling(module: nn.Module) -> bool:
     return "Pool" in type(module).__name__
 

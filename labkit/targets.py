@@ -1,20 +1,27 @@
-"""Which class to explain for each image: given, or the predicted one."""
+"""What every attribution method is called with and scores: ``method(model, inputs, targets=None, **options)``.
+
+The class explained for each image is given, or the predicted one (the argmax of the
+model's outputs); its score is the softmax probability or the logit of that class.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 Targets = int | Sequence[int] | torch.Tensor | None
 
+#: An attribution method: ``method(model, inputs (B, 3, H, W), targets, **options) -> maps (B, H, W)``.
+Method = Callable[..., torch.Tensor]
 
-def given_targets(targets: int | Sequence[int] | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
-    """``targets`` as a (B,) long tensor on ``device``: one int for every image, or one class per image.
+#: The class scores the perturbation methods and metrics compare: softmax probability or logit.
+SCORES = ("probability", "logit")
 
-    The range is checked against the model's outputs by :func:`check_range`.
-    """
+
+def _class_indices(targets: int | Sequence[int] | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
+    """``targets`` as a (B,) long tensor on ``device``: one int for every image, or one class per image."""
     tensor = torch.as_tensor(targets, device=device)
     if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
         raise TypeError(f"Targets must be class indices (integers), got dtype {tensor.dtype}.")
@@ -40,7 +47,7 @@ def check_range(targets: torch.Tensor, n_classes: int) -> torch.Tensor:
     return targets
 
 
-def resolve_targets(outputs: torch.Tensor, targets: Targets) -> torch.Tensor:
+def targets_from_outputs(outputs: torch.Tensor, targets: Targets) -> torch.Tensor:
     """A (B,) long tensor on the outputs' device: ``targets`` checked, or the argmax class.
 
     ``outputs`` are the model's (B, n_classes) outputs on the unperturbed inputs. One int
@@ -49,13 +56,34 @@ def resolve_targets(outputs: torch.Tensor, targets: Targets) -> torch.Tensor:
     batch, n_classes = outputs.shape
     if targets is None:
         return outputs.argmax(dim=1)
-    return check_range(given_targets(targets, batch, outputs.device), n_classes)
+    return check_range(_class_indices(targets, batch, outputs.device), n_classes)
 
 
-def targets_for(model: nn.Module, inputs: torch.Tensor, targets: Targets) -> torch.Tensor:
-    """(B,) targets for ``inputs``: the given ones (their range is checked later, on the first outputs),
-    or the predicted classes (one forward pass without gradients)."""
+def targets_from_model(model: nn.Module, inputs: torch.Tensor, targets: Targets) -> torch.Tensor:
+    """(B,) targets for ``inputs`` before any forward pass of the method: the given ones (their range is
+    checked later, with :func:`check_range` on the first outputs), or the predicted classes (one forward
+    pass without gradients)."""
     if targets is not None:
-        return given_targets(targets, len(inputs), inputs.device)
+        return _class_indices(targets, len(inputs), inputs.device)
     with torch.no_grad():
         return model(inputs).argmax(dim=1)
+
+
+def check_score(score: str) -> str:
+    """``score`` if it names one of :data:`SCORES`, else a ValueError."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+    return score
+
+
+def select_score(outputs: torch.Tensor, targets: torch.Tensor, score: str) -> torch.Tensor:
+    """The score (B,) of each image's target class: ``softmax(outputs)[b, t_b]`` or the logit ``outputs[b, t_b]``."""
+    if check_score(score) == "probability":
+        outputs = outputs.softmax(dim=1)
+    return outputs.gather(1, targets[:, None])[:, 0]
+
+
+def target_scores(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The logit S_c (B,) of each input's target class, without gradients."""
+    with torch.no_grad():
+        return select_score(model(inputs), targets, "logit")

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
-from labkit.targets import resolve_targets
+from labkit.targets import targets_from_outputs
 
 
 @reference
@@ -55,7 +55,7 @@ def class_model(
             )
     with model_guard(model):
         with torch.no_grad():
-            classes = resolve_targets(model(image[:1]).expand(len(classes), -1), classes)
+            classes = targets_from_outputs(model(image[:1]).expand(len(classes), -1), classes)
         for _ in tqdm(range(steps), desc="class_model", disable=not progress, leave=False):
             leaf = image.requires_grad_()
             with torch.enable_grad():

@@ -32,13 +32,12 @@ from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
-from labkit.attribution.integrated_gradients import target_scores
 from labkit.batching import auto_batch_size, check_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch, check_finite
-from labkit.targets import Targets, targets_for
+from labkit.targets import Targets, target_scores, targets_from_model
 
 EPS = 1e-10
 
@@ -233,7 +232,7 @@ def _run(
             torch.arange(n_references, device=device).repeat(n_images),
         )
     with model_guard(model):
-        resolved = targets_for(model, inputs, targets)
+        resolved = targets_from_model(model, inputs, targets)
         size = batch_size or pairs_per_pass(model, inputs[:1], len(pairs[0]))
         rule = ReferenceRule()
         with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):

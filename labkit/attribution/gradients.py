@@ -24,7 +24,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, check_range, resolve_targets, targets_for
+from labkit.targets import Targets, check_range, targets_from_model, targets_from_outputs
 
 #: index (N,) of copies -> (their inputs (N, 3, H, W), their target classes (N,))
 MakeCopies = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -35,7 +35,7 @@ def input_gradients(model: nn.Module, inputs: torch.Tensor, targets: Targets) ->
     leaf = inputs.detach().requires_grad_()
     with torch.enable_grad():
         outputs = model(leaf)
-        resolved = resolve_targets(outputs.detach(), targets)
+        resolved = targets_from_outputs(outputs.detach(), targets)
         (gradients,) = torch.autograd.grad(outputs.gather(1, resolved[:, None]).sum(), leaf)
     return gradients, resolved
 
@@ -116,7 +116,7 @@ def smoothgrad(
     sigma = noise_level * (inputs.flatten(1).amax(dim=1) - inputs.flatten(1).amin(dim=1))
     total = torch.zeros_like(inputs)
     with model_guard(model):
-        resolved = targets_for(model, inputs, targets)
+        resolved = targets_from_model(model, inputs, targets)
 
         def make(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             images = index // n_samples

@@ -17,7 +17,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, targets_for
+from labkit.targets import Targets, targets_from_model
 
 
 @reference
@@ -34,7 +34,7 @@ def guided_grad_cam(
     check_reduce(reduce)
     inputs = as_batch(inputs).to(model_device(model))
     with model_guard(model):
-        resolved = targets_for(model, inputs, targets)
+        resolved = targets_from_model(model, inputs, targets)
     maps = grad_cam(model, inputs, resolved, layer=layer)
     guided = rule_gradients(model, inputs, resolved, guided_rule, "guided_grad_cam")
     return reduce_channels(guided * maps[:, None], reduce)

@@ -23,7 +23,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, targets_for
+from labkit.targets import Targets, target_scores, targets_from_model
 
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
@@ -45,12 +45,6 @@ def path_nodes(n_steps: int, method: str) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.linspace(0, 1, n_steps, dtype=torch.float64), weights
     first = {"riemann_left": 0.0, "riemann_right": 1 / n_steps, "riemann_middle": 1 / (2 * n_steps)}[method]
     return torch.linspace(first, first + 1 - 1 / n_steps, n_steps, dtype=torch.float64), weights
-
-
-def target_scores(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """S_c for each input (B,), no gradients."""
-    with torch.no_grad():
-        return model(inputs).gather(1, targets[:, None])[:, 0]
 
 
 @reference
@@ -83,7 +77,7 @@ def integrated_gradients(
     delta = inputs - baselines
     total = torch.zeros_like(inputs)
     with model_guard(model):
-        resolved = targets_for(model, inputs, targets)
+        resolved = targets_from_model(model, inputs, targets)
 
         def make(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             steps, images = index // n_images, index % n_images

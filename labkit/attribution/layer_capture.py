@@ -19,7 +19,7 @@ from torch import nn
 
 from labkit.guards import Hooks
 from labkit.layers import default_layer, get_layer
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, targets_from_outputs
 
 Edit = Callable[[torch.Tensor], torch.Tensor]
 
@@ -110,7 +110,7 @@ def layer_state(
     """One forward pass (and, if the recorder wants gradients, one backward pass down to the layer)."""
     with torch.set_grad_enabled(recorder.gradients):
         outputs, activations = recorder.run(model, inputs)
-    resolved = resolve_targets(outputs.detach(), targets)
+    resolved = targets_from_outputs(outputs.detach(), targets)
     gradients = None
     if recorder.gradients:
         scores = outputs.gather(1, resolved[:, None]).sum()

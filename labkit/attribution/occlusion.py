@@ -38,9 +38,8 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.targets import Targets, check_score, select_score, targets_from_outputs
 
-SCORES = ("probability", "logit")
 PLACEMENTS = ("grid", "centred")
 
 
@@ -71,12 +70,6 @@ def square_starts(size: int, patch: int, stride: int, placement: str = "grid") -
     if patch < 1:
         raise ValueError(f"patch must be at least 1 pixel, got patch={patch}.")
     return occlusion_centres(size, stride) - (patch - 1) // 2
-
-
-def _score(outputs: torch.Tensor, targets: torch.Tensor, score: str) -> torch.Tensor:
-    if score == "probability":
-        outputs = outputs.softmax(dim=1)
-    return outputs.gather(1, targets[:, None])[:, 0]
 
 
 def _intervals(starts: torch.Tensor, patch: int, size: int) -> torch.Tensor:
@@ -115,8 +108,7 @@ def occlusion_scores(
     of all images are run ``batch_size`` at a time (default: as many as fit in memory) on the
     model's device.
     """
-    if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+    check_score(score)
     device = model_device(model)
     inputs = as_batch(inputs).to(device)
     n_images, _channels, height, width = inputs.shape
@@ -134,8 +126,8 @@ def occlusion_scores(
     with model_guard(model):
         with torch.no_grad():
             outputs = model(inputs)
-        targets = resolve_targets(outputs, targets)
-        full = _score(outputs, targets, score)
+        targets = targets_from_outputs(outputs, targets)
+        full = select_score(outputs, targets, score)
         batch_size = chosen_batch_size(batch_size, model, inputs[:1], limit=n_images * n_windows)
         scores = torch.empty(n_images * n_windows, dtype=full.dtype, device=device)
         starts = range(0, n_images * n_windows, batch_size)
@@ -145,7 +137,7 @@ def occlusion_scores(
             masks = _window_masks(grid_tops[window], grid_lefts[window], patch, height, width)
             occluded = torch.where(masks[:, None], baseline, inputs[image])
             with torch.no_grad():
-                scores[index] = _score(model(occluded), targets[image], score)
+                scores[index] = select_score(model(occluded), targets[image], score)
     return scores.view(n_images, len(tops), len(lefts)), full
 
 

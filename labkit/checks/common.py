@@ -1,28 +1,20 @@
-"""Helpers shared by the labs' checks: toy models, running a student's code, comparing."""
+"""Helpers shared by the labs' checks: running a student's code, comparing.
+
+The toy models live in :mod:`labkit.toy_models`; ``toy_classifier`` is also importable from
+here, where the solution notebooks import it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from labkit.grader.record import record
 from labkit.grading import forbid
+from labkit.toy_models import toy_classifier
 
-
-def toy_classifier(seed: int, classes: int = 4) -> nn.Module:
-    """A small random CNN (conv, in-place ReLU, conv, ReLU, GAP, linear) in eval mode."""
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(6, 8, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(8, classes),
-    ).eval()
+__all__ = ["assert_close", "call_student", "toy_classifier"]
 
 
 def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:

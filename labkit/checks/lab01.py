@@ -12,8 +12,9 @@ from collections.abc import Callable
 import torch
 
 from labkit.attribution.occlusion import occlusion, occlusion_scores, scores_to_pixels
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
 from labkit.patches import strongest_units
+from labkit.toy_models import toy_classifier
 
 #: (height, width, patch, stride): squares that fit exactly, ones clipped at the border, non-square and odd
 #: sizes, a square as wide as the image (one column of positions) and a one-pixel square.

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import torch
 
 from labkit.attribution.gradients import gradient_x_input, saliency, smoothgrad
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
+from labkit.toy_models import toy_classifier
 
 #: (batch, height, width, seed) of the random inputs.
 GRADIENT_CASES = [(1, 9, 11, 0), (3, 12, 12, 1), (2, 7, 13, 2)]

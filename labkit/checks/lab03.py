@@ -14,7 +14,8 @@ from labkit.attribution.cam.base import upsample_maps, weighted_maps
 from labkit.attribution.cam.cam import cam
 from labkit.attribution.cam.identity import scores_from_cam
 from labkit.attribution.cam.learned_head import fit_gap_head
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
+from labkit.toy_models import toy_classifier
 
 FORBIDDEN = (cam, weighted_maps, upsample_maps, scores_from_cam, fit_gap_head)
 

@@ -9,34 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from labkit.attribution.cam import grad_cam, upsample_maps
 from labkit.checks.common import assert_close, call_student
 from labkit.guards import hook_count
 from labkit.metrics.confidence import confidence_metrics
+from labkit.toy_models import toy_cam_classifier
 
 #: (batch, height, width, layer index): the maps of layer [3] are 4x smaller (rounded up), so they must be
 #: upsampled; layer [1] is an inner layer (2x smaller), where the gradient differs from position to position
 #: (on layer [3], before GAP + linear, it is constant: an answer built on that fails there).
 GRAD_CAM_CASES = [(2, 20, 20, 3), (3, 19, 23, 3), (1, 16, 12, 3), (3, 11, 14, 1), (2, 5, 3, 3)]
-
-
-def toy_cam_classifier(seed: int, classes: int = 4) -> nn.Sequential:
-    """A small random CNN that downsamples by 4 (conv stride 2, in-place ReLU, twice; GAP; linear), in eval mode.
-
-    Its layer ``[3]`` (the second ReLU) gives the feature maps that Grad-CAM weights.
-    """
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 3, stride=2, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(6, 8, 3, stride=2, padding=1),
-        nn.ReLU(inplace=True),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(8, classes),
-    ).eval()
 
 
 def check_grad_cam(student: Callable) -> None:

@@ -14,8 +14,9 @@ from torch import nn
 from labkit.attribution.backward_rules import deconvnet, guided_backprop, passing
 from labkit.attribution.cam import upsample_maps
 from labkit.attribution.guided_grad_cam import guided_grad_cam
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
 from labkit.guards import hook_count
+from labkit.toy_models import toy_classifier
 
 RULES = ("backprop", "deconvnet", "guided")
 

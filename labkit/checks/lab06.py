@@ -13,7 +13,8 @@ import torch
 
 from labkit.attribution.ig_path import completeness_gap, path_points, path_profile
 from labkit.attribution.integrated_gradients import integrated_gradients, path_nodes
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
+from labkit.toy_models import toy_classifier
 
 #: (height, width, n_steps) of the toy cases
 CASES = [(6, 5, 1), (8, 8, 3), (5, 9, 7), (7, 7, 12)]

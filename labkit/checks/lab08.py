@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 import torch
 
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
 from labkit.interpretable.errors import cosine_error, histogram_intersection_error, mae_error, mse_error
 from labkit.interpretable.gradients import gradient_pair
 from labkit.interpretable.loss import interpretable_gradient_loss, interpretable_loss
+from labkit.toy_models import toy_classifier
 
 ERROR_REFERENCES = (mae_error, mse_error, cosine_error, histogram_intersection_error)
 #: (batch shape, seed): gradients of images, of images with one channel, and of plain vectors.

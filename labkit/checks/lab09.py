@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 import torch
 
-from labkit.checks.common import assert_close, call_student, toy_classifier
+from labkit.checks.common import assert_close, call_student
 from labkit.gad.maps import gad_mask
 from labkit.gad.targets import artificial_targets
 from labkit.metrics.hull import important_pixels, sensitivity_ratio
+from labkit.toy_models import toy_classifier
 
 #: (n samples, n outputs, class_a, class_b, alpha): two-output models and a four-output one.
 TARGET_CASES = [(10, 2, 0, 1, 3.0), (7, 2, 1, 0, 0.5), (12, 4, 2, 0, 8.0)]

@@ -1,7 +1,6 @@
 """Data with ground truth: the synthetic shapes dataset (offline) and real datasets (online)."""
 
 from labkit.data.dataset import SHAPES_NORMALIZATION, SPLIT_SIZES, ShapesDataset, gad_dataset
-from labkit.data.plot import show_samples
 from labkit.data.real import PET_CLASSES, cifar100, oxford_pets
 from labkit.data.shapes import CLASSES, GAD_CLASSES, ShapesBatch, cue_boxes, generate_shapes
 
@@ -18,5 +17,4 @@ __all__ = [
     "gad_dataset",
     "generate_shapes",
     "oxford_pets",
-    "show_samples",
 ]

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-#: Where the datasets are stored unless ``root`` is given.
-DATA_ROOT = Path.home() / ".cache" / "labkit" / "data"
+from labkit.paths import DATA_CACHE
+
 #: Oxford-IIIT Pet's binary labels.
 PET_CLASSES = ("cat", "dog")
 
@@ -41,7 +41,7 @@ def _open(name: str, build, root: Path, download: bool):
         ) from error
 
 
-def cifar100(split: str = "train", *, root: str | Path = DATA_ROOT, download: bool = False) -> Dataset:
+def cifar100(split: str = "train", *, root: str | Path = DATA_CACHE, download: bool = False) -> Dataset:
     """CIFAR-100 (Krizhevsky, 2009): 32 x 32 images of 100 classes, items (image, label).
 
     ``split`` is ``"train"`` (50 000 images) or ``"test"`` (10 000).
@@ -78,7 +78,7 @@ class _PetsWithMasks(Dataset):
 
 
 def oxford_pets(
-    split: str = "trainval", *, size: int = 224, root: str | Path = DATA_ROOT, download: bool = False
+    split: str = "trainval", *, size: int = 224, root: str | Path = DATA_CACHE, download: bool = False
 ) -> Dataset:
     """Oxford-IIIT Pet (Parkhi et al., CVPR 2012) as cats (0) vs dogs (1), for GAD, with pet masks.
 

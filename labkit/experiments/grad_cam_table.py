@@ -33,6 +33,7 @@ from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, layer_cam, s
 from labkit.images import Normalization, photo_crops
 from labkit.metrics import confidence_scores, deletion, insertion
 from labkit.models import load_model
+from labkit.paths import RESULTS
 from labkit.targets import Targets
 
 #: The methods of the deck's Table 2 (Axiom-CAM is XGrad-CAM), plus LayerCAM.
@@ -45,11 +46,10 @@ METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "LayerCAM": layer_cam,
 }
 COLUMNS = ("AD", "AG", "AI", "INS", "DEL")
-RESULTS = Path(__file__).resolve().parents[2] / "assets" / "results"
 CSV_NAME = "grad_cam_table.csv"
 
 
-def method_scores(
+def faithfulness_scores(
     model: nn.Module,
     inputs: torch.Tensor,
     maps: torch.Tensor,
@@ -58,7 +58,8 @@ def method_scores(
     pixels_per_step: int,
     targets: Targets = None,
 ) -> dict[str, float]:
-    """AD, AG, AI and the insertion/deletion AUCs (all in percent) of ``maps`` for ``targets``
+    """How faithful given ``maps`` are to ``model``: AD, AG, AI (:mod:`labkit.metrics.confidence`) and the
+    insertion/deletion AUCs (:mod:`labkit.metrics.insertion_deletion`), all in percent, for ``targets``
     (default: the predicted classes)."""
     confidence = confidence_scores(model, inputs, maps, targets, preprocess=preprocess).as_dict()
     inserted = insertion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
@@ -93,7 +94,7 @@ def evaluation_table(
     for name, method in methods.items():
         started = time.perf_counter()
         maps = method(model, inputs, progress=progress)
-        rows[name] = method_scores(model, inputs, maps, preprocess=preprocess, pixels_per_step=pixels_per_step)
+        rows[name] = faithfulness_scores(model, inputs, maps, preprocess=preprocess, pixels_per_step=pixels_per_step)
         if progress:
             print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS)).rename_axis("method")

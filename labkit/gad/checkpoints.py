@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from labkit.gad.support import SupportModel
-from labkit.reference.registry import MODELS_DIR
+from labkit.paths import MODELS
 
 #: Where the support models of the recorded experiments are stored.
-SUPPORT_DIR = MODELS_DIR / "gad"
+SUPPORT_DIR = MODELS / "gad"
 
 
 def _path(directory: Path, name: str, alpha: float) -> Path:

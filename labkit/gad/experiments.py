@@ -50,9 +50,10 @@ from labkit.gad.tables import table1, table2
 from labkit.gad.two_class import GAD_MODEL, pets_classifier, two_class_classifier
 from labkit.metrics.hull import GAD_FRACTION
 from labkit.models import Classifier
+from labkit.paths import RESULTS
 
-#: Where the recorded results live (``assets/results/gad`` at the repository root).
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "results" / "gad"
+#: Where the recorded results live (``assets/results/gad``).
+RESULTS_DIR = RESULTS / "gad"
 DATASETS = ("shapes", "pets")
 
 

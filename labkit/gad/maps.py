@@ -14,7 +14,7 @@ GAD's pixels are a subset of the original map's important pixels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -26,9 +26,7 @@ from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.hull import GAD_FRACTION, important_pixels
-from labkit.targets import Targets, resolve_targets
-
-Method = Callable[..., torch.Tensor]
+from labkit.targets import Method, Targets, targets_from_outputs
 
 #: The paper's five methods, by the abbreviations of its tables.
 METHODS: dict[str, Method] = {
@@ -144,7 +142,7 @@ def gad(
         raise ValueError(f"Got {len(labels) - 1} alphas for {len(supports)} support models.")
     inputs = as_batch(inputs)
     with model_guard(model), torch.no_grad():
-        targets = resolve_targets(model(inputs.to(model_device(model))), targets)
+        targets = targets_from_outputs(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
     important = important_stack(maps, fraction, threshold)
     mask = agreed(important, agreement)

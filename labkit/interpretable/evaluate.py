@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from labkit.experiments import grad_cam_table
+from labkit.guards import model_guard
 from labkit.interpretable.data import Data
 from labkit.metrics import pointing_game
 from labkit.reference.training import accuracy
@@ -37,16 +38,17 @@ def method_scores(
 ) -> dict[str, float]:
     """AD, AG, AI, INS, DEL and pointing-game hits (percent) of ``method`` on the first ``n_images`` test images.
 
-    PG is NaN for data without object masks (CIFAR-100)."""
+    The model is scored in eval mode and left as it was found (modes and ``requires_grad``
+    restored, also on error). PG is NaN for data without object masks (CIFAR-100)."""
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
-    model.eval()
     inputs = data.preprocess(data.test.images[:n_images])
     labels = data.test.labels[:n_images]
-    maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
-    scores = grad_cam_table.method_scores(
-        model, inputs, maps, preprocess=data.preprocess, pixels_per_step=pixels_per_step, targets=labels
-    )
+    with model_guard(model):
+        maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
+        scores = grad_cam_table.faithfulness_scores(
+            model, inputs, maps, preprocess=data.preprocess, pixels_per_step=pixels_per_step, targets=labels
+        )
     if data.test.masks is None:
         return scores | {"PG": float("nan")}
     return scores | {"PG": float(pointing_game(maps, data.test.masks[:n_images]).mean() * 100)}

@@ -34,11 +34,12 @@ from labkit.interpretable.errors import ERRORS
 from labkit.interpretable.evaluate import METHODS, accuracy_percent, method_scores
 from labkit.interpretable.shipped import save_shipped, shipped_name
 from labkit.interpretable.trainer import RECIPES, TrainConfig, TrainResult, recipe, train
+from labkit.paths import BUILD, RESULTS
 from labkit.reference.architectures import ARCHITECTURES
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS_DIR = ROOT / "assets" / "results" / "interpretable"
-RUNS_DIR = ROOT / "build" / "interpretable" / "runs"
+#: The recorded tables (``assets/results/interpretable``) and the training runs behind them (not shipped).
+RESULTS_DIR = RESULTS / "interpretable"
+RUNS_DIR = BUILD / "interpretable" / "runs"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -29,7 +29,7 @@ from torch import nn
 
 from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
 from labkit.grading import reference
-from labkit.targets import check_range, given_targets
+from labkit.targets import targets_from_outputs
 
 
 class SwitchableGuidedRule:
@@ -86,7 +86,7 @@ def gradient_pair(
         leaf = inputs.detach().requires_grad_()
         with torch.enable_grad():
             logits = model(leaf)
-            targets = check_range(given_targets(targets, len(logits), logits.device), logits.shape[1])
+            targets = targets_from_outputs(logits, targets)
             score = logits.gather(1, targets[:, None]).sum()
             with rule.guiding():
                 (guided,) = torch.autograd.grad(score, leaf, retain_graph=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from labkit.paths import MODELS
 from labkit.reference.architectures import ARCHITECTURES
-from labkit.reference.registry import MODELS_DIR
 
 
 def shipped_name(arch: str, error: str | None) -> str:
@@ -21,7 +21,7 @@ def shipped_name(arch: str, error: str | None) -> str:
     return f"interpretable_{arch}_{error or 'baseline'}"
 
 
-def save_shipped(model: nn.Module, record: dict, name: str, directory: Path = MODELS_DIR) -> Path:
+def save_shipped(model: nn.Module, record: dict, name: str, directory: Path = MODELS) -> Path:
     """Write ``<name>.pt`` (float16 state dict) and ``<name>.json`` (``record``); return the checkpoint's path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -31,7 +31,7 @@ def save_shipped(model: nn.Module, record: dict, name: str, directory: Path = MO
     return directory / f"{name}.pt"
 
 
-def load_shipped(name: str, directory: Path = MODELS_DIR) -> tuple[nn.Module, dict, str]:
+def load_shipped(name: str, directory: Path = MODELS) -> tuple[nn.Module, dict, str]:
     """(model in float32 on the CPU in eval mode, its record, its default CAM layer)."""
     path = Path(directory) / f"{name}.pt"
     if not path.is_file():

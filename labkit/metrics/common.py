@@ -12,9 +12,7 @@ from labkit.batching import chosen_batch_size
 from labkit.device import model_device
 from labkit.guards import model_guard
 from labkit.images import as_batch, check_finite
-from labkit.targets import Targets, resolve_targets
-
-SCORES = ("probability", "logit")
+from labkit.targets import Targets, select_score, targets_from_outputs
 
 
 def check_maps(maps: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
@@ -63,15 +61,6 @@ def target_source(targets: Targets) -> str:
     return "predicted" if targets is None else "given"
 
 
-def select_score(outputs: torch.Tensor, targets: torch.Tensor, score: str) -> torch.Tensor:
-    """The target's softmax probability or logit, (B,)."""
-    if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
-    if score == "probability":
-        outputs = outputs.softmax(dim=1)
-    return outputs.gather(1, targets[:, None])[:, 0]
-
-
 def scores_of(
     model: nn.Module,
     build: Callable[[torch.Tensor], torch.Tensor],
@@ -103,5 +92,5 @@ def resolved(model: nn.Module, inputs: torch.Tensor, targets: Targets, score: st
     inputs = as_batch(inputs).to(model_device(model))
     with model_guard(model), torch.no_grad():
         outputs = model(inputs)
-    classes = resolve_targets(outputs, targets)
+    classes = targets_from_outputs(outputs, targets)
     return inputs, classes, select_score(outputs, classes, score).float()

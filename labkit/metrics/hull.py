@@ -25,8 +25,8 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.metrics.common import check_finite_maps, check_maps, minmax, select_score
-from labkit.targets import Targets, resolve_targets
+from labkit.metrics.common import check_finite_maps, check_maps, minmax
+from labkit.targets import Targets, select_score, targets_from_outputs
 
 #: GAD keeps the most important half of the pixels.
 GAD_FRACTION = 0.5
@@ -130,7 +130,7 @@ def sensitivity_ratio(
     occluded = inputs * (1 - masks[:, None])
     with model_guard(model), torch.no_grad():
         clean = model(inputs)
-        classes = resolve_targets(clean, outputs)
+        classes = targets_from_outputs(clean, outputs)
         before = select_score(clean, classes, score)
         after = select_score(model(occluded), classes, score)
     area = masks.flatten(1).sum(1)

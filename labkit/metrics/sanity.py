@@ -15,7 +15,7 @@ absolute values of the maps are compared, as in the paper's figures.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,11 +24,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from labkit.device import model_device
+from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import get_layer
-from labkit.targets import Targets, resolve_targets
-
-Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+from labkit.targets import Method, Targets, targets_from_outputs
 
 
 def spearman(first: torch.Tensor, second: torch.Tensor) -> np.ndarray:
@@ -70,8 +69,10 @@ def cascading_randomization(
 
     ``methods`` maps a name to ``method(model, inputs, targets) -> (B, H, W)``; ``layers``
     are the names randomised cumulatively in that order (default: :func:`top_down_layers`).
-    Targets are fixed on the trained model (default: its predicted classes). The model
-    itself is left untouched (a deep copy is randomised, with ``seed``). Returns one row per
+    Targets are fixed on the trained model (default: its predicted classes). Maps are made
+    in eval mode, of the trained model and of the randomised one alike. The model itself is
+    left as it was found (mode and ``requires_grad`` restored; a deep copy is randomised,
+    with ``seed``). Returns one row per
     (layer, method, image) with columns ``layer`` (``"trained"`` first), ``method``,
     ``image`` and ``spearman``; ``df.groupby(["layer", "method"], sort=False).spearman.mean()``
     gives the curve of the paper.
@@ -80,12 +81,10 @@ def cascading_randomization(
     layers = top_down_layers(model) if layers is None else list(layers)
     for name in layers:
         get_layer(model, name)  # clear error for a wrong name, before any work
-    with torch.no_grad():
-        was_training = model.training
-        model.eval()
-        classes = resolve_targets(model(inputs), targets)
-        model.train(was_training)
-    reference = {name: _maps(method, model, inputs, classes, absolute) for name, method in methods.items()}
+    with model_guard(model):
+        with torch.no_grad():
+            classes = targets_from_outputs(model(inputs), targets)
+        reference = {name: _maps(method, model, inputs, classes, absolute) for name, method in methods.items()}
     rows = [_rows("trained", name, spearman(maps, maps)) for name, maps in reference.items()]
     randomised = copy.deepcopy(model).eval()
     with torch.random.fork_rng(devices=[inputs.device] if inputs.device.type == "cuda" else []):

@@ -8,10 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from labkit.paths import MODELS
 from labkit.reference.architectures import ARCHITECTURES
-
-#: Where the checkpoints and their records live (``assets/models`` at the repository root).
-MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 
 
 def reference_name(arch: str, shortcut: bool = False) -> str:
@@ -26,18 +24,18 @@ REFERENCE_NAMES: tuple[str, ...] = (
 )
 
 
-def reference_record(name: str, directory: Path = MODELS_DIR) -> dict:
-    """The JSON record written next to checkpoint ``name`` by ``python -m labkit.train_reference``."""
+def reference_record(name: str, directory: Path = MODELS) -> dict:
+    """The JSON record written next to checkpoint ``name`` by ``python -m labkit.reference.train``."""
     path = Path(directory) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(
             f"No record for {name!r} at {path}. Train it with "
-            f"`python -m labkit.train_reference` (see its --help), or check out the assets/ folder."
+            f"`python -m labkit.reference.train` (see its --help), or check out the assets/ folder."
         )
     return json.loads(path.read_text())
 
 
-def load_reference_model(name: str, directory: Path = MODELS_DIR) -> tuple[nn.Module, dict, str]:
+def load_reference_model(name: str, directory: Path = MODELS) -> tuple[nn.Module, dict, str]:
     """(model in float32 on the CPU, its record, its default CAM layer) for a checkpoint in ``directory``."""
     if name not in REFERENCE_NAMES:
         raise ValueError(f"Unknown reference classifier {name!r}; choose one of {', '.join(REFERENCE_NAMES)}.")

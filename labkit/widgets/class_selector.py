@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
 from labkit.models import Classifier
+from labkit.targets import Method
 from labkit.viz import show_heatmap
 from labkit.widgets.slider_plot import SliderPlot
-
-#: ``method(model, inputs (1, 3, H, W), targets) -> (1, H, W)`` maps, as labkit's attribution methods.
-Method = Callable[..., torch.Tensor]
 
 
 def class_explorer(

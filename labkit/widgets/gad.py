@@ -9,9 +9,10 @@ import torch
 from matplotlib.figure import Figure
 
 from labkit.gad.evaluation import mask_hulls
-from labkit.gad.maps import Method, agreed, importance_maps, important_stack
+from labkit.gad.maps import agreed, importance_maps, important_stack
 from labkit.gad.support import SupportModel
 from labkit.models import Classifier
+from labkit.targets import Method
 from labkit.viz.hulls import show_hulls
 from labkit.viz.maps import show_heatmap
 from labkit.widgets.slider_plot import SliderPlot

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from labkit.attribution.channels import reduce_channels
+from labkit.guards import model_guard
 from labkit.images import Normalization
 from labkit.interpretable.evaluate import METHODS
 from labkit.interpretable.gradients import gradient_pair
@@ -21,17 +22,15 @@ MAP_KINDS = ("gradient", "guided gradient", *METHODS)
 
 
 def model_maps(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, kind: str, layer: str) -> torch.Tensor:
-    """(B, H, W) maps of ``kind`` (one of :data:`MAP_KINDS`) for ``model`` in eval mode, on the CPU."""
+    """(B, H, W) maps of ``kind`` (one of :data:`MAP_KINDS`) for ``model`` in eval mode, on the CPU.
+
+    The model's modes and ``requires_grad`` flags are restored afterwards, also on error."""
     if kind not in MAP_KINDS:
         raise ValueError(f"Unknown map kind {kind!r}; choose one of {', '.join(MAP_KINDS)}.")
     if kind in METHODS:
         return METHODS[kind](model, inputs, targets, layer=layer).detach().cpu()
-    was_training = model.training
-    model.eval()
-    try:
+    with model_guard(model):
         pair = gradient_pair(model, inputs, targets, create_graph=False)
-    finally:
-        model.train(was_training)
     gradients = pair.standard if kind == "gradient" else pair.guided
     return reduce_channels(gradients.detach(), "max_abs").cpu()
 

@@ -7,17 +7,16 @@ on the same photo; maps already seen are redrawn from the cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
 from labkit.models import Classifier
+from labkit.targets import Method
 from labkit.viz import show_heatmap, to_numpy_image
 from labkit.widgets.slider_plot import SliderPlot
-
-Method = Callable[..., torch.Tensor]
 
 
 def method_explorer(

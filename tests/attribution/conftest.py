@@ -8,6 +8,8 @@ import torch
 import torchvision
 from torch import nn
 
+from labkit.toy_models import tiny_batchnorm_cnn
+
 SIZE = 96
 
 
@@ -87,14 +89,4 @@ def close(actual: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-4, atol
 @pytest.fixture(scope="session")
 def tiny() -> nn.Module:
     """A small ReLU CNN with a GAP + linear head, for the slow per-channel loops (layer "4", 16 channels)."""
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, 10),
-    ).eval()
+    return tiny_batchnorm_cnn()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -221,3 +223,12 @@ def test_clear_errors(resnet18, inputs, kwargs, error, match):
 def test_score_cam_rejects_unknown_score(resnet18, inputs):
     with pytest.raises(ValueError, match="score must be one of"):
         score_cam(resnet18, inputs, score="softmax")
+
+
+def test_each_variant_shows_its_own_options_in_its_signature():
+    options = inspect.signature(score_cam).parameters
+    assert options["score"].default == "probability" and options["channel_softmax"].default is False
+    assert options["score"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert {"layer", "upsample", "relu", "batch_size", "progress"} <= set(options)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in options.values())
+    assert "score" not in inspect.signature(grad_cam).parameters

@@ -13,9 +13,9 @@ from labkit.attribution.ig_path import (
     path_profile,
     path_scores,
 )
-from labkit.checks.common import toy_classifier
 from labkit.guards import hook_count
 from labkit.models import LITE_NORMALIZATION, Classifier
+from labkit.toy_models import toy_classifier
 from labkit.viz.pixel_maps import clipped_magnitude
 from labkit.widgets.alpha_path import alpha_explorer
 

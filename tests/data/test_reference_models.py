@@ -5,9 +5,10 @@ import torch
 
 from labkit.data import ShapesDataset, generate_shapes
 from labkit.models import load_model
-from labkit.reference.registry import MODELS_DIR, REFERENCE_NAMES, load_reference_model, reference_record
+from labkit.paths import MODELS
+from labkit.reference.registry import REFERENCE_NAMES, load_reference_model, reference_record
+from labkit.reference.train import main
 from labkit.reference.training import accuracy
-from labkit.train_reference import main
 
 #: A fixed subset of the test split the records were measured on.
 SUBSET = 400
@@ -32,7 +33,7 @@ def test_shipped_checkpoint_reaches_its_recorded_accuracy(name, test_split):
     assert within_noise(measured, record["test_accuracy"], SUBSET), (measured, record["test_accuracy"])
     for key in ("command", "seed", "epochs", "test_accuracy", "seconds", "device"):
         assert key in record
-    assert (MODELS_DIR / f"{name}.pt").stat().st_size < 25 * 2**20
+    assert (MODELS / f"{name}.pt").stat().st_size < 25 * 2**20
 
 
 def test_clean_models_are_good():
@@ -66,7 +67,7 @@ def test_training_command_writes_a_loadable_checkpoint(tmp_path):
     record = main(argv)
     model, loaded, cam_layer = load_reference_model("shapes_mobilenet_v2", tmp_path)
     assert loaded == record and cam_layer == "features.13"
-    assert record["command"] == "python -m labkit.train_reference " + " ".join(argv)
+    assert record["command"] == "python -m labkit.reference.train " + " ".join(argv)
     test = ShapesDataset("test", n=48)
     assert accuracy(model, test.images, test.labels) == pytest.approx(record["test_accuracy"], abs=2 / 48)
     assert all(value.dtype != torch.float32 for value in torch.load(tmp_path / "shapes_mobilenet_v2.pt").values())

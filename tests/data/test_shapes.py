@@ -10,9 +10,9 @@ from labkit.data import (
     cue_boxes,
     gad_dataset,
     generate_shapes,
-    show_samples,
 )
 from labkit.data.shapes import CUE_COLOUR
+from labkit.viz.samples import show_samples
 
 matplotlib.use("Agg")
 

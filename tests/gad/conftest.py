@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from labkit.checks.common import toy_classifier
+from labkit.toy_models import toy_classifier
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from labkit.interpretable.data import Data, Split
 from labkit.interpretable.evaluate import METHODS, method_scores
 from labkit.interpretable.shipped import load_shipped, save_shipped
 from labkit.reference.architectures import small_mobilenet_v2
-from tests.interpretable.conftest import tiny_net
+from labkit.toy_models import tiny_train_cnn
 
 
 def tiny_data(masks: bool) -> Data:
@@ -24,13 +24,15 @@ def tiny_data(masks: bool) -> Data:
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_gets_every_metric_in_percent(method):
-    scores = method_scores(tiny_net().eval(), tiny_data(masks=True), method, "3", n_images=3, pixels_per_step=16)
+    scores = method_scores(tiny_train_cnn().eval(), tiny_data(masks=True), method, "3", n_images=3, pixels_per_step=16)
     assert set(scores) == {"AD", "AG", "AI", "INS", "DEL", "PG"}
     assert all(0 <= value <= 100 for value in scores.values()), scores
 
 
 def test_no_pointing_game_without_masks():
-    scores = method_scores(tiny_net().eval(), tiny_data(masks=False), "Grad-CAM", "3", n_images=2, pixels_per_step=16)
+    scores = method_scores(
+        tiny_train_cnn().eval(), tiny_data(masks=False), "Grad-CAM", "3", n_images=2, pixels_per_step=16
+    )
     assert math.isnan(scores["PG"]) and not math.isnan(scores["AD"])
 
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from labkit.attribution import guided_backprop
 from labkit.guards import hook_count
 from labkit.interpretable import ERRORS, gradient_pair, interpretable_gradient_loss, interpretable_loss
-from tests.interpretable.conftest import tiny_net
+from labkit.toy_models import tiny_train_cnn
 
 
 def slow_loss(model, images, targets, error, lam):
@@ -24,7 +24,7 @@ def slow_loss(model, images, targets, error, lam):
 @pytest.mark.parametrize("error", sorted(ERRORS))
 def test_loss_and_its_parameter_gradients_match_a_per_image_loop(batch, error):
     images, targets = batch
-    model = tiny_net(batch_norm=False, dtype=torch.float64)
+    model = tiny_train_cnn(batch_norm=False, dtype=torch.float64)
     images = images.double()
     fast = interpretable_gradient_loss(model, images, targets, error, lam=0.7).loss
     fast_grads = torch.autograd.grad(fast, list(model.parameters()))
@@ -38,7 +38,7 @@ def test_loss_and_its_parameter_gradients_match_a_per_image_loop(batch, error):
 def test_double_backprop_gradient_matches_finite_differences(batch):
     """d/dtheta of error(delta(theta), delta' fixed): the regulariser reaches the weights."""
     images, targets = batch
-    model = tiny_net(batch_norm=False, dtype=torch.float64)
+    model = tiny_train_cnn(batch_norm=False, dtype=torch.float64)
     images = images.double()
     guided = gradient_pair(model, images, targets).guided
     weight = model[0].weight
@@ -61,7 +61,7 @@ def test_double_backprop_gradient_matches_finite_differences(batch):
 
 def test_lambda_zero_is_plain_cross_entropy_training(batch):
     images, targets = batch
-    plain, ours = tiny_net(), tiny_net()
+    plain, ours = tiny_train_cnn(), tiny_train_cnn()
     for model in (plain, ours):
         model.train()
     opt_plain = torch.optim.SGD(plain.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
@@ -79,7 +79,7 @@ def test_lambda_zero_is_plain_cross_entropy_training(batch):
 
 def test_guided_target_carries_no_gradient(batch):
     images, targets = batch
-    model = tiny_net().train()
+    model = tiny_train_cnn().train()
     pair = gradient_pair(model, images, targets)
     assert pair.standard.requires_grad and not pair.guided.requires_grad
     guided = pair.guided.clone().requires_grad_()
@@ -90,7 +90,7 @@ def test_guided_target_carries_no_gradient(batch):
 @pytest.mark.parametrize("error", sorted(ERRORS))
 def test_textbook_loss_with_the_guided_gradient_given_is_the_same_loss(batch, error):
     images, targets = batch
-    model = tiny_net(batch_norm=False, dtype=torch.float64)
+    model = tiny_train_cnn(batch_norm=False, dtype=torch.float64)
     images = images.double()
     guided = gradient_pair(model, images, targets).guided
     textbook = interpretable_loss(model, images, targets, guided, error, 0.3)
@@ -100,14 +100,14 @@ def test_textbook_loss_with_the_guided_gradient_given_is_the_same_loss(batch, er
 
 def test_guided_gradient_is_guided_backprop_in_the_current_mode(batch):
     images, targets = batch
-    model = tiny_net().eval()
+    model = tiny_train_cnn().eval()
     pair = gradient_pair(model, images, targets)
     torch.testing.assert_close(pair.guided, guided_backprop(model, images, targets, reduce="none"))
 
 
 def test_model_state_and_hooks_are_restored_and_batch_norm_updates_once(batch):
     images, targets = batch
-    model, plain = tiny_net().train(), tiny_net().train()
+    model, plain = tiny_train_cnn().train(), tiny_train_cnn().train()
     flags = [p.requires_grad for p in model.parameters()]
     interpretable_gradient_loss(model, images, targets, "mse", lam=1.0).loss.backward()
     plain(images)
@@ -123,6 +123,6 @@ def test_model_state_and_hooks_are_restored_and_batch_norm_updates_once(batch):
 def test_bad_lambda_and_error_are_explained(batch):
     images, targets = batch
     with pytest.raises(ValueError, match=">= 0"):
-        interpretable_gradient_loss(tiny_net(), images, targets, "cosine", lam=-1)
+        interpretable_gradient_loss(tiny_train_cnn(), images, targets, "cosine", lam=-1)
     with pytest.raises(ValueError, match="Unknown error function"):
-        interpretable_gradient_loss(tiny_net(), images, targets, "l3", lam=1)
+        interpretable_gradient_loss(tiny_train_cnn(), images, targets, "l3", lam=1)

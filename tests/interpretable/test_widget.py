@@ -5,12 +5,12 @@ import torch
 import labkit.widgets.interpretable as explorer_module
 from labkit.data.dataset import SHAPES_NORMALIZATION
 from labkit.guards import hook_count
+from labkit.toy_models import tiny_train_cnn
 from labkit.widgets.interpretable import model_comparison_explorer, model_maps
-from tests.interpretable.conftest import tiny_net
 
 
 def test_selector_redraws_and_reuses_the_cache(monkeypatch):
-    models = {"a": tiny_net(0).train(), "b": tiny_net(1)}
+    models = {"a": tiny_train_cnn(0).train(), "b": tiny_train_cnn(1)}
     images, targets = torch.rand(3, 3, 8, 8), torch.tensor([0, 1, 2])
     calls = []
     original = explorer_module.model_maps
@@ -26,5 +26,5 @@ def test_selector_redraws_and_reuses_the_cache(monkeypatch):
 
 
 def test_guided_maps_are_non_negative_and_sized_like_the_images():
-    maps = model_maps(tiny_net(), torch.randn(2, 3, 8, 8), torch.tensor([0, 1]), "guided gradient", "3")
+    maps = model_maps(tiny_train_cnn(), torch.randn(2, 3, 8, 8), torch.tensor([0, 1]), "guided gradient", "3")
     assert maps.shape == (2, 8, 8) and bool((maps >= 0).all())

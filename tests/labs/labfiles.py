@@ -1,12 +1,10 @@
 """The repository's labs, read through labkit.course."""
 
-from pathlib import Path
-
 from labkit import course
+from labkit.paths import RELEASE, ROOT, SOLUTIONS
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTIONS = ROOT / "solutions"
-RELEASE = ROOT / "notebooks"
+__all__ = ["LABS", "RELEASE", "ROOT", "SOLUTIONS", "released", "solved"]
+
 LABS = course.lab_names(SOLUTIONS)
 
 

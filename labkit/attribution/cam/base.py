@@ -17,6 +17,7 @@ turned into the public method by :func:`cam_method`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -50,6 +51,8 @@ def cam_method(*, gradients: bool) -> Callable[[Weights], Callable[..., torch.Te
     """Decorator: a weights function ``f(state, **options)`` becomes the public CAM method.
 
     ``gradients`` says whether the variant needs dS/dA (one backward pass down to the layer).
+    The method's signature (``help``, ``inspect.signature``) lists the common arguments and
+    then the variant's own options (see :func:`_method_signature`).
     """
 
     def decorate(weights: Weights) -> Callable[..., torch.Tensor]:
@@ -77,14 +80,24 @@ def cam_method(*, gradients: bool) -> Callable[[Weights], Callable[..., torch.Te
         method.__name__ = method.__qualname__ = weights.__name__
         method.__module__ = weights.__module__
         method.__doc__ = (weights.__doc__ or "") + _COMMON_DOC
+        method.__signature__ = _method_signature(method, weights)
         return reference(method)
 
     return decorate
 
 
+def _method_signature(method: Callable, weights: Weights) -> inspect.Signature:
+    """``method``'s signature with its ``**options`` replaced by the options of ``weights``
+    (its parameters after ``state``, keyword-only), as the call passes them on."""
+    common = inspect.signature(method)
+    kept = [p for p in common.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    options = list(inspect.signature(weights).parameters.values())[1:]
+    return common.replace(parameters=kept + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in options])
+
+
 _COMMON_DOC = """
     Call: ``method(model, inputs, targets=None, *, layer=None, upsample=True, relu=True,
-    batch_size=None, progress=False, **options) -> (B, H, W)`` maps on the model's device
+    batch_size=None, progress=False, <the variant's options>) -> (B, H, W)`` maps on the model's device
     ((B, h, w) with ``upsample=False``). ``inputs`` are preprocessed (B, 3, H, W); ``targets``
     one class per image (default: the predicted class); scores are logits.
 """

@@ -7,14 +7,14 @@ from torch import nn
 
 from labkit.attribution.cam.base import cam_method
 from labkit.attribution.layer_capture import LayerState
+from labkit.layers import last_linear
 
 
 def linear_head(model: nn.Module, state: LayerState) -> nn.Linear:
     """The model's last ``nn.Linear``, checked to be a GAP + linear head on the layer's maps:
     the logits must equal ``W mean_ij(A) + b`` (else CAM is undefined and a clear error is raised)."""
-    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
     channels = state.activations.shape[1]
-    head = linears[-1] if linears else None
+    head = last_linear(model)
     if head is not None and head.in_features == channels:
         pooled = state.activations.mean(dim=(2, 3))
         logits = nn.functional.linear(pooled, head.weight, head.bias)

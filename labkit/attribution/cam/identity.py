@@ -18,7 +18,8 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
-from labkit.targets import Targets, resolve_targets
+from labkit.layers import last_linear
+from labkit.targets import Targets, targets_from_outputs
 
 
 @reference
@@ -43,8 +44,8 @@ def cam_identity(
     inputs = as_batch(inputs).to(model_device(model))
     with model_guard(model), torch.no_grad():
         logits = model(inputs)
-        resolved = resolve_targets(logits, targets)
+        resolved = targets_from_outputs(logits, targets)
         maps = cam(model, inputs, resolved, layer=layer, relu=False, upsample=False)
-    head = [module for module in model.modules() if isinstance(module, nn.Linear)][-1]
+    head = last_linear(model)  # cam() has checked it is the GAP + linear head
     bias = head.bias[resolved] if head.bias is not None else torch.zeros(len(resolved), device=maps.device)
     return scores_from_cam(maps, bias.detach()), logits.gather(1, resolved[:, None])[:, 0]

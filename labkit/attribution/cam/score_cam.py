@@ -9,15 +9,9 @@ from tqdm.auto import tqdm
 from labkit.attribution.cam.base import cam_method, upsample_maps
 from labkit.attribution.layer_capture import LayerState
 from labkit.batching import chosen_batch_size
+from labkit.targets import check_score, select_score
 
-SCORES = ("probability", "logit")
 EPS = 1e-8
-
-
-def _score(outputs: torch.Tensor, targets: torch.Tensor, score: str) -> torch.Tensor:
-    if score == "probability":
-        outputs = outputs.softmax(dim=1)
-    return outputs.gather(1, targets[:, None])[:, 0]
 
 
 def channel_masks(activations: torch.Tensor, images: torch.Tensor, channels: torch.Tensor, size) -> torch.Tensor:
@@ -45,13 +39,12 @@ def score_cam(state: LayerState, *, score: str = "probability", channel_softmax:
     cancels) and upsamples the masks with ``align_corners=True``. The masked copies run
     ``batch_size`` at a time (default: as many as fit in memory).
     """
-    if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+    check_score(score)
     inputs, activations, targets = state.inputs, state.activations, state.targets
     n_images, n_channels = activations.shape[:2]
     size = tuple(inputs.shape[-2:])
     with torch.no_grad():
-        baseline = _score(state.model(torch.zeros_like(inputs)), targets, score)
+        baseline = select_score(state.model(torch.zeros_like(inputs)), targets, score)
         scores = baseline[:, None].repeat(1, n_channels).flatten()
         flat = activations.flatten(2)
         active = (flat.amax(dim=2) > flat.amin(dim=2)).flatten().nonzero()[:, 0]
@@ -61,7 +54,7 @@ def score_cam(state: LayerState, *, score: str = "probability", channel_softmax:
             index = active[start : start + batch_size]
             images, channels = index // n_channels, index % n_channels
             masked = inputs[images] * channel_masks(activations, images, channels, size)[:, None]
-            scores[index] = _score(state.model(masked), targets[images], score)
+            scores[index] = select_score(state.model(masked), targets[images], score)
     scores = scores.view(n_images, n_channels)
     weights = scores.softmax(dim=1) if channel_softmax else scores - baseline[:, None]
     return weights[:, :, None, None]

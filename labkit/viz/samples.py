@@ -6,13 +6,13 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from torch.utils.data import Dataset
 
-from labkit.viz import to_numpy_image
+from labkit.viz.maps import to_numpy_image
 
 
 def show_samples(dataset: Dataset, n: int = 8, *, start: int = 0) -> Figure:
     """Images ``start`` to ``start + n`` of a dataset of (image, label, mask) items, masks outlined.
 
-    >>> show_samples(ShapesDataset("train"))
+    >>> show_samples(labkit.data.ShapesDataset("train"))
     """
     n = min(n, len(dataset) - start)
     if n < 1:

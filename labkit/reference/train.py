@@ -1,8 +1,8 @@
 """Train a reference classifier on the shapes dataset and store it in assets/models/.
 
-    python -m labkit.train_reference --arch resnet18                 # shapes_resnet18
-    python -m labkit.train_reference --arch mobilenet_v2             # shapes_mobilenet_v2
-    python -m labkit.train_reference --arch mobilenet_v2 --shortcut  # shapes_mobilenet_v2_shortcut
+    python -m labkit.reference.train --arch resnet18                 # shapes_resnet18
+    python -m labkit.reference.train --arch mobilenet_v2             # shapes_mobilenet_v2
+    python -m labkit.reference.train --arch mobilenet_v2 --shortcut  # shapes_mobilenet_v2_shortcut
 
 The run is seeded and uses the GPU when there is one. It writes ``<name>.pt`` (float16
 state dict) and ``<name>.json`` (command, seed, epochs, accuracies, time, device) and
@@ -22,8 +22,9 @@ import torch
 
 from labkit.data.dataset import ShapesDataset
 from labkit.device import default_device
+from labkit.paths import MODELS
 from labkit.reference.architectures import ARCHITECTURES
-from labkit.reference.registry import MODELS_DIR, reference_name
+from labkit.reference.registry import reference_name
 from labkit.reference.training import accuracy, train
 
 
@@ -39,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--out", default=str(MODELS_DIR), help="folder for the checkpoint and its record")
+    parser.add_argument("--out", default=str(MODELS), help="folder for the checkpoint and its record")
     return parser.parse_args(argv)
 
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     log = train(model, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     record = {
         "name": name,
-        "command": "python -m labkit.train_reference " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m labkit.reference.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         "arch": args.arch,
         "dataset": {
             "size": args.size,

@@ -1,0 +1,78 @@
+"""Tiny seeded CNNs for the labs' checks and the tests (in the spirit of Captum's ``basic_models``).
+
+Every model here is one family, built by :func:`toy_cnn`:
+
+    conv -> [norm] -> ReLU -> conv -> [norm] -> ReLU -> global average pooling -> flatten -> linear
+
+with random weights drawn right after ``torch.manual_seed(seed)``, so a builder and a seed always
+give the same weights (checks and tests compare against numbers made with them). The named
+builders below are the architectures the checks and tests rely on; their layer indices
+(``model[3]``, layer ``"4"``) are part of what those rely on, so each keeps its own layout.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def toy_cnn(
+    seed: int = 0,
+    *,
+    channels: tuple[int, int] = (6, 8),
+    classes: int = 4,
+    stride: int = 1,
+    inplace: tuple[bool, bool] = (True, True),
+    norm_after: int | None = None,
+    norm: bool = True,
+) -> nn.Sequential:
+    """Two 3x3 convolutions (``channels`` out, ``stride``, padding 1), each followed by a ReLU
+    (in place per ``inplace``), then a GAP + linear head with ``classes`` outputs; in train mode.
+
+    ``norm_after`` (0 or 1) puts a BatchNorm2d right after that convolution (``norm=False``: an
+    ``nn.Identity`` in its place, so the layer indices do not move). BatchNorm draws no random
+    numbers, so it does not change the other layers' weights for a seed.
+    """
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for index, (out_channels, in_place) in enumerate(zip(channels, inplace)):
+        layers.append(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1))
+        if norm_after == index:
+            layers.append(nn.BatchNorm2d(out_channels) if norm else nn.Identity())
+        layers.append(nn.ReLU(inplace=in_place))
+        in_channels = out_channels
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(in_channels, classes))
+
+
+def toy_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """The labs' small random CNN (conv 6, in-place ReLU, conv 8, in-place ReLU, GAP, linear), in eval mode."""
+    return toy_cnn(seed, classes=classes).eval()
+
+
+def toy_cam_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """:func:`toy_classifier` with stride-2 convolutions (it downsamples by 4), in eval mode.
+
+    Its layer ``[3]`` (the second ReLU) gives the feature maps that Grad-CAM weights.
+    """
+    return toy_cnn(seed, classes=classes, stride=2).eval()
+
+
+def tiny_cnn(seed: int = 0) -> nn.Sequential:
+    """Conv 4, in-place ReLU, conv 5, in-place ReLU, GAP, linear to 3 classes; in train mode."""
+    return toy_cnn(seed, channels=(4, 5), classes=3)
+
+
+def tiny_batchnorm_cnn(seed: int = 0) -> nn.Sequential:
+    """Stride-2 conv 8, ReLU, stride-2 conv 16, BatchNorm, ReLU, GAP, linear to 10 classes; in eval mode.
+
+    Layer ``"4"`` (16 channels) keeps per-channel loops (Score-CAM, Ablation-CAM) short.
+    """
+    return toy_cnn(seed, channels=(8, 16), classes=10, stride=2, inplace=(False, False), norm_after=1).eval()
+
+
+def tiny_train_cnn(seed: int = 0, dtype: torch.dtype = torch.float32, batch_norm: bool = True) -> nn.Sequential:
+    """Conv 4, BatchNorm (``nn.Identity`` without ``batch_norm``), in-place ReLU, conv 5, ReLU, GAP,
+    linear to 3 classes, in ``dtype`` and train mode: a model being trained (lab 8's loss). Layer
+    ``"3"`` is the second convolution."""
+    return toy_cnn(seed, channels=(4, 5), classes=3, inplace=(True, False), norm_after=0, norm=batch_norm).to(dtype)
