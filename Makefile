@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.attribution
 	$(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.interpretable_step
+	$(BIN)/python -m bench.grading
 
 ## Re-make the recorded results of assets/results/ that labs 4, 8 and 9 load (the commands their JSON records
 ## name; hours on a CPU, minutes on a GPU).
@@ -69,9 +70,9 @@ results: $(STAMP)
 
 ## Re-train the small reference classifiers of assets/models/ (the commands their records name).
 reference-models: $(STAMP)
-	$(BIN)/python -m labkit.train_reference --arch resnet18 --train-size 6000 --epochs 4 --batch-size 32 --lr 2e-3
-	$(BIN)/python -m labkit.train_reference --arch mobilenet_v2 --train-size 6000 --epochs 10 --batch-size 32 --lr 2e-3
-	$(BIN)/python -m labkit.train_reference --arch mobilenet_v2 --shortcut --train-size 6000 --epochs 4 \
+	$(BIN)/python -m labkit.reference.train --arch resnet18 --train-size 6000 --epochs 4 --batch-size 32 --lr 2e-3
+	$(BIN)/python -m labkit.reference.train --arch mobilenet_v2 --train-size 6000 --epochs 10 --batch-size 32 --lr 2e-3
+	$(BIN)/python -m labkit.reference.train --arch mobilenet_v2 --shortcut --train-size 6000 --epochs 4 \
 	  --batch-size 32 --lr 2e-3
 
 clean:
