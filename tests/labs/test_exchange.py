@@ -54,6 +54,7 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
         home = homes[student] = tmp_path / "home" / student
         home.mkdir(parents=True)
         if student == "cy":
+            time.sleep(1.5)  # the due date keeps whole seconds: it must fall after the others' submissions
             due = datetime.datetime.now(datetime.UTC)
             instructor("db", "assignment", "add", LAB, f"--duedate={due:%Y-%m-%d %H:%M:%S} UTC")
             time.sleep(1.5)
