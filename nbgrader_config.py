@@ -27,11 +27,11 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Grading runs the graded cells and what they need (no demos): a minute per cell and 115 s per submission
+# Grading runs the graded cells and what they need (no demos): a minute per cell and 90 s per submission
 # are plenty (on a busy machine, grade with fewer workers); an endless loop costs at most the rest of the
 # budget. BoundedExecute.skip_unneeded = False runs every cell (then raise both).
 c.BoundedExecute.timeout = 60
-c.BoundedExecute.budget = 115
+c.BoundedExecute.budget = 90
 # The verdict process has imported labkit while the kernel ran: replaying the checks takes seconds.
 c.VerifyChecks.timeout = 60
 # A test cell the student deleted is put back (and graded) instead of left for a person to mark.

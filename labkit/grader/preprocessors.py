@@ -53,7 +53,7 @@ def _note(text: str) -> NotebookNode:
 class BoundedExecute(Execute):
     """nbgrader's Execute with a time budget per submission, only the needed cells, capped output, kernel deaths."""
 
-    budget = Integer(115, help="Seconds of execution for one submission, all cells together.").tag(config=True)
+    budget = Integer(90, help="Seconds of execution for one submission, all cells together.").tag(config=True)
     skip_unneeded = Bool(
         True, help="Run only graded and student cells and the cells they depend on (labkit.grader.needed)."
     ).tag(config=True)

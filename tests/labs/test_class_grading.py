@@ -5,7 +5,7 @@ the check off; or a right answer obtained by reaching into the checks) and broke
 loops, exits, deleted/reordered/edited cells, changed metadata, huge output, a missing import, a dead kernel),
 graded in parallel by ``labkit.grader.classroom.grade_class`` into a CSV. Each must get its grade, feedback
 and integrity flags, in bounded time. The per-cell timeout and the submission's budget are lowered here
-(40 s, 70 s) so that the endless loops cost the suite less; the defaults are 60 s and 115 s.
+(40 s, 70 s) so that the endless loops cost the suite less; the defaults are 60 s and 90 s.
 """
 
 import csv
