@@ -9,8 +9,8 @@
   ``tf.GradientTape``, Grad-CAM by splitting the model (and the one-model form), guided
   backpropagation with ``tf.custom_gradient``.
 
-Import ``labkit.keras`` before ``keras`` or ``tensorflow``: it loads torchvision first, since
-triton (which torchvision's operators load) crashes the process when it is loaded after TensorFlow.
+Import ``labkit.keras`` before ``keras`` or ``tensorflow``: it loads triton first, since triton (which
+torchvision's operators load) crashes the process when it is loaded after TensorFlow.
 Importing ``labkit`` never imports TensorFlow: only ``import labkit.keras`` does (a few seconds).
 TensorFlow's start-up messages are silenced here (``TF_CPP_MIN_LOG_LEVEL``, and its C++ log lines
 written before that setting is read), so students see only what matters.
@@ -38,9 +38,13 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-# torchvision (and, through it, torch's compiler stack and triton) must be loaded before TensorFlow:
-# loaded after it, triton's native library crashes the process (segmentation fault) on import.
-import torchvision  # noqa: E402, F401
+# triton (which torchvision's operators load, through torch's compiler stack) must be loaded before
+# TensorFlow: loaded after it, triton's native library crashes the process (segmentation fault) on import.
+# Loading triton itself takes 0.5 s, torchvision 3 s; where triton is not installed there is nothing to load.
+try:
+    import triton  # noqa: F401
+except ImportError:
+    pass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors and warnings of TF's C++ side: silent
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
