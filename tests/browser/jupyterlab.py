@@ -122,7 +122,8 @@ def start_server(scratch: Path) -> Server:
 PANEL = "window.jupyterapp.shell.currentWidget"
 KERNEL_IDLE = f"""() => {{
   const panel = {PANEL};
-  return !!(panel && panel.content && panel.context && panel.context.isReady &&
+  // the landing page (a Markdown document) may still be the current widget: it has no sessionContext
+  return !!(panel && panel.content && panel.context && panel.context.isReady && panel.sessionContext &&
             panel.sessionContext.session && panel.sessionContext.session.kernel &&
             panel.sessionContext.session.kernel.status === 'idle');
 }}"""
