@@ -32,7 +32,8 @@ def class_explorer(
         return methods[method](model, inputs, target)[0].detach().cpu()
 
     def draw(saliency: torch.Tensor, target: int, method: str) -> Figure:
-        figure = Figure(figsize=(4.2, 4.2))
+        figure = Figure(figsize=(4.2, 3.9))
+        figure.subplots_adjust(left=0.02, right=0.86, bottom=0.02, top=0.93)
         ax = figure.subplots()
         show_heatmap(image, saliency, ax, title=f"{method} for {classifier.classes[target]}", colorbar=True)
         return figure

@@ -66,7 +66,7 @@ def gad_explorer(
         show_hulls(
             image, result["original_hull"], result["gad_hull"], axes[2], title=f"GAD up to alpha={alpha:g}: {kept} px"
         )
-        figure.tight_layout()
+        figure.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.08)
         return figure
 
     slider = widgets.SelectionSlider(options=alphas, value=0.0, description="alpha")

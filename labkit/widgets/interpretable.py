@@ -60,7 +60,7 @@ def model_comparison_explorer(
             for column, (image, saliency) in enumerate(zip(images, model_maps_)):
                 show_heatmap(image, saliency, axes[row, column], title=name if column == 0 else None)
         figure.suptitle(kind, fontsize=10)
-        figure.tight_layout()
+        figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86, wspace=0.05, hspace=0.25)
         return figure
 
     menu = widgets.Dropdown(options=MAP_KINDS, value=kind, description="maps")

@@ -26,7 +26,7 @@ def occlusion_explorer(
 
     The map shows the drop in the target's probability (default: the predicted class).
     Stride starts at 8 px, where one map takes a few seconds on a laptop CPU. A setting made
-    in the browser first shows a preview: the drops of at most 4 x 4 squares of the chosen
+    in the browser first shows a preview: the drops of at most 3 x 3 squares of the chosen
     size (stride ``preview_stride``), drawn coarse, until the map at the chosen stride is ready.
     """
     inputs = classifier.preprocess(image)[None].to(classifier.device)
@@ -45,7 +45,8 @@ def occlusion_explorer(
         return (full[:, None, None] - scores)[0].cpu()  # one drop per square, resized over the image
 
     def draw(saliency: torch.Tensor, patch: int, stride: int) -> Figure:
-        figure = Figure(figsize=(4.2, 4.2))
+        figure = Figure(figsize=(4.2, 3.9))
+        figure.subplots_adjust(left=0.02, right=0.86, bottom=0.02, top=0.93)
         ax = figure.subplots()
         show_heatmap(image, saliency, ax, title=f"drop of p({label}), patch {patch}, stride {stride}", colorbar=True)
         return figure
@@ -60,7 +61,7 @@ def occlusion_explorer(
     )
 
 
-def preview_stride(size: int, patch: int, stride: int, per_axis: int = 4) -> int:
+def preview_stride(size: int, patch: int, stride: int, per_axis: int = 3) -> int:
     """The smallest stride >= ``stride`` that puts at most ``per_axis`` squares along a side of ``size`` px.
 
     Positions per axis are ``ceil((size - patch) / stride) + 1`` (labkit's occlusion grid).

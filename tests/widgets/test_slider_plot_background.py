@@ -6,7 +6,7 @@ import time
 import ipywidgets
 from matplotlib.figure import Figure
 
-from labkit.widgets.slider_plot import SliderPlot, from_browser, neighbours
+from labkit.widgets.slider_plot import SliderPlot, ahead, from_browser
 
 
 def draw(result, a):
@@ -97,8 +97,9 @@ def test_python_changes_redraw_at_once_and_errors_are_shown():
     plot.close()
 
 
-def test_neighbours_are_one_step_or_one_option_away():
-    assert neighbours(ipywidgets.IntSlider(16, min=16, max=112, step=8), 16) == [24]
-    assert neighbours(ipywidgets.FloatSlider(0.5, min=0, max=1, step=0.05), 0.95) == [1.0, 0.9]
-    assert neighbours(ipywidgets.Dropdown(options=["a", "b", "c"]), "b") == ["c", "a"]
-    assert neighbours(ipywidgets.SelectionSlider(options=[0.0, 2.0]), 2.0) == [0.0]
+def test_look_ahead_is_one_slider_step_or_every_other_option_nearest_first():
+    assert ahead(ipywidgets.IntSlider(16, min=16, max=112, step=8), 16) == [24]
+    assert ahead(ipywidgets.FloatSlider(0.5, min=0, max=1, step=0.05), 0.95) == [1.0, 0.9]
+    assert ahead(ipywidgets.Dropdown(options=["a", "b", "c", "d", "e"]), "c") == ["d", "b", "e", "a"]
+    assert ahead(ipywidgets.Dropdown(options=["a", "b", "c"]), "a") == ["b", "c"]
+    assert ahead(ipywidgets.SelectionSlider(options=[0.0, 2.0]), 2.0) == [0.0]
