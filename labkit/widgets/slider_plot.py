@@ -14,7 +14,7 @@ notebook stays responsive and the figure never lags behind a fast series of key 
 - once idle, the settings around the current one are computed ahead (one step of each
   slider; every option of each menu, nearest first), at a lower CPU priority on Linux;
 - the look-ahead gives way: while a setting asked for is computed, the look-ahead waits at
-  its next module call (a forward pre-hook on its own copy of the models) and before it draws,
+  its next module call or backward step (hooks on its own copy of the models) and before it draws,
   so the two never share the CPU; a setting the look-ahead is already computing is waited for.
 
 These threads work on their own copies of ``state`` (e.g. the model), so nothing they do
@@ -38,6 +38,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.figure import Figure
 from torch import nn
 
@@ -221,6 +222,7 @@ class _Background:
         states = [plot.state if plot.state is _NO_STATE else copy.deepcopy(plot.state) for _ in range(2)]
         for module in modules_in(states[1]):
             module.register_forward_pre_hook(self.give_way)
+            module.register_forward_hook(self.give_way_in_backward)
         self.threads = [
             threading.Thread(target=target, args=(state,), name=f"SliderPlot-{name}", daemon=True)
             for target, state, name in ((self.front, states[0], "front"), (self.back, states[1], "back"))
@@ -232,6 +234,11 @@ class _Background:
     def give_way(self, *_: Any) -> None:
         """Block the back thread while the front thread computes (a forward pre-hook on the back's models)."""
         self.front_idle.wait()
+
+    def give_way_in_backward(self, _module: nn.Module, _inputs: Any, output: Any) -> None:
+        """A forward hook: the backward pass through this module's output gives way too (values unchanged)."""
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            output.register_hook(self.give_way)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Ask both threads to end and wait for them (a computation under way is finished first)."""

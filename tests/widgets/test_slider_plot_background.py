@@ -4,6 +4,7 @@ import threading
 import time
 
 import ipywidgets
+import torch
 from matplotlib.figure import Figure
 
 from labkit.widgets.slider_plot import SliderPlot, ahead, from_browser
@@ -103,3 +104,48 @@ def test_look_ahead_is_one_slider_step_or_every_other_option_nearest_first():
     assert ahead(ipywidgets.Dropdown(options=["a", "b", "c", "d", "e"]), "c") == ["d", "b", "e", "a"]
     assert ahead(ipywidgets.Dropdown(options=["a", "b", "c"]), "a") == ["b", "c"]
     assert ahead(ipywidgets.SelectionSlider(options=[0.0, 2.0]), 2.0) == [0.0]
+
+
+CALLS = []  # (thread, start, end) of every Recording forward, shared by the plot's copies of the model
+
+
+class Recording(torch.nn.Module):
+    """A module whose forward takes ``seconds`` and is noted in CALLS."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def forward(self, x):
+        start = time.monotonic()
+        time.sleep(self.seconds)
+        CALLS.append((threading.current_thread().name, start, time.monotonic()))
+        return x * 2
+
+
+def test_the_look_ahead_waits_while_the_setting_asked_for_is_computed():
+    CALLS.clear()
+    model = torch.nn.Sequential(*[Recording(0.005) for _ in range(5)])
+    asked = []
+
+    def compute(model, a):
+        start = time.monotonic()
+        leaf = torch.ones(3, requires_grad=True)
+        for _ in range(20):  # 0.5 s
+            model(leaf).sum().backward()
+        if threading.current_thread().name.endswith("front"):
+            asked.append((start, time.monotonic()))
+        return a
+
+    plot = SliderPlot(compute, draw, state=model, a=ipywidgets.IntSlider(1, min=0, max=9))
+    browser_sets(plot.sliders["a"], 5)  # the look-ahead starts on 4 and 6 at once
+    settle(plot, "a = 5: computed in")
+    time.sleep(0.15)
+    browser_sets(plot.sliders["a"], 8)  # asked while the look-ahead works on 4 or 6
+    settle(plot, "a = 8: computed in")
+    plot.close()
+    assert len(asked) == 2
+    for start, end in asked:  # a module call already under way may finish, no other starts
+        overlapping = [c for c in CALLS if c[0].endswith("back") and start + 0.01 < c[1] < end]
+        assert not overlapping, f"the look-ahead ran {len(overlapping)} modules while the front computed"
+    assert any(c[0].endswith("back") for c in CALLS)  # it did look ahead
