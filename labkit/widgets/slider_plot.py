@@ -62,9 +62,10 @@ def from_browser(widget: widgets.Widget) -> bool:
     """Whether the change of ``widget.value`` being notified was sent by the browser.
 
     ipywidgets locks the properties it receives from the front end while it notifies
-    observers (``Widget.set_state``); a change made from Python has no lock.
+    observers (``Widget.set_state``); a change made from Python has no lock. A slider's
+    browser sends ``value``, a menu's sends ``index`` (its value follows from it).
     """
-    return "value" in getattr(widget, "_property_lock", {})
+    return bool({"value", "index"} & set(getattr(widget, "_property_lock", {})))
 
 
 def ahead(widget: widgets.ValueWidget, value: Any) -> list[Any]:
@@ -203,6 +204,10 @@ def modules_in(state: Any) -> Iterator[nn.Module]:
             yield from modules_in(value)
 
 
+class _Superseded(Exception):
+    """A newer setting was asked for while the front thread computed this one."""
+
+
 class _Background:
     """Two daemon threads computing a plot's results: ``front`` answers, ``back`` refines and looks ahead."""
 
@@ -258,14 +263,17 @@ class _Background:
 
     def compute(self, function: Callable[..., Any], state: Any, key: tuple) -> tuple[str, float] | None:
         """(PNG, seconds) of ``draw(function(state, ...))`` for ``key``; None if ``function`` returns None."""
-        start, values = time.perf_counter(), self.plot.values_of(key)
-        result = self.plot.call(function, state, values)
+        start, values, plot = time.perf_counter(), self.plot.values_of(key), self.plot
+        known = function is plot.compute and key in plot.cache  # computed, its drawing superseded
+        result = plot.cache[key] if known else plot.call(function, state, values)
         if result is None:
             return None
         if function is self.plot.compute:
             self.plot.cache[key] = result
         if threading.current_thread() is self.threads[1]:
             self.front_idle.wait()  # drawing holds the GIL: not while the front thread works
+        elif self.asked is not None:
+            raise _Superseded  # the browser has moved on: drawing this one would only delay the next
         return png_of(self.plot.draw(result, **values)), time.perf_counter() - start
 
     def failed(self, key: tuple) -> None:
@@ -306,6 +314,8 @@ class _Background:
                     png, seconds = self.compute(plot.compute, state, key)  # type: ignore[misc]
                     plot.images[key] = png
                     plot.show(key, png, f"computed in {seconds:.2f} s")
+            except _Superseded:
+                pass
             except Exception:
                 self.failed(key)
             finally:

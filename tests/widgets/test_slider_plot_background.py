@@ -98,6 +98,24 @@ def test_python_changes_redraw_at_once_and_errors_are_shown():
     plot.close()
 
 
+def test_a_menu_changed_in_the_browser_is_computed_in_the_background():
+    calls = []
+
+    def compute(option):
+        calls.append(threading.current_thread().name)
+        return option
+
+    plot = SliderPlot(
+        compute, lambda result, option: draw(result, option), option=ipywidgets.Dropdown(options=["a", "b", "c"])
+    )
+    plot.sliders["option"].set_state({"index": 2})  # a menu's front end sends the index, not the value
+    settle(plot, "option = c: computed in")
+    assert calls[0] == "MainThread" and calls[1].endswith("front")
+    plot.sliders["option"].value = "b"  # from Python: at once, in this thread
+    assert "option = b" in plot.status.value and not from_browser(plot.sliders["option"])
+    plot.close()
+
+
 def test_look_ahead_is_one_slider_step_or_every_other_option_nearest_first():
     assert ahead(ipywidgets.IntSlider(16, min=16, max=112, step=8), 16) == [24]
     assert ahead(ipywidgets.FloatSlider(0.5, min=0, max=1, step=0.05), 0.95) == [1.0, 0.9]
