@@ -21,7 +21,7 @@ the model's state; hooks and ``inplace`` flags are restored on exit, also on err
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +29,7 @@ from torch import nn
 
 from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
 from labkit.grading import reference
+from labkit.interpretable.grouped_conv import batched_grouped_convolutions
 from labkit.targets import targets_from_outputs
 
 
@@ -77,12 +78,15 @@ def gradient_pair(
 
     S = sum_i f(x_i)_{t_i}: each image's gradient is that of its own target logit (images do
     not interact except through BatchNorm's batch statistics in train mode, which both
-    gradients share). The model is used in its current mode.
+    gradients share). The model is used in its current mode. With ``create_graph``, grouped
+    convolutions run :class:`~labkit.interpretable.grouped_conv.GroupedConv2d` (the same
+    values; a double backward that is batched on a CPU).
     """
     if inputs.ndim != 4:
         raise ValueError(f"Expected a batch of images (B, C, H, W), got shape {tuple(inputs.shape)}.")
     rule = SwitchableGuidedRule()
-    with backward_rules(model, dict.fromkeys(RELU_LIKE, rule), "interpretable_gradient_loss"):
+    batched = batched_grouped_convolutions(model) if create_graph else nullcontext()
+    with backward_rules(model, dict.fromkeys(RELU_LIKE, rule), "interpretable_gradient_loss"), batched:
         leaf = inputs.detach().requires_grad_()
         with torch.enable_grad():
             logits = model(leaf)

@@ -48,7 +48,9 @@ def controls(plot):
 
 
 def change(page, plot, act: Callable[[], None], undo: Callable[[], None], shot: Path) -> dict:
-    """Do ``act``; time the first new image and the settled result; ``undo`` must bring back the cached image."""
+    """Do ``act``; time the first new image and the settled result; ``undo`` must bring back the cached image.
+
+    ``undo`` may return the time of its last input (then going back is timed from it)."""
     handle = plot.element_handle()
     before_image, before_status = page.evaluate(IMAGE, handle), page.evaluate(STATUS, handle)
     start = time.perf_counter()
@@ -62,7 +64,7 @@ def change(page, plot, act: Callable[[], None], undo: Callable[[], None], shot: 
     assert "failed" not in after_status, after_status
     assert after_image != before_image, "the figure did not change"
     start = time.perf_counter()
-    undo()
+    start = undo() or start  # a mouse undo that needed arrow keys is timed from its last key
     page.wait_for_function(SAME_IMAGE, arg=[handle, before_image], timeout=WAIT_MS, polling="raf")
     back = time.perf_counter() - start
     page.wait_for_function(SETTLED, arg=[handle, after_status], timeout=WAIT_MS, polling="raf")
@@ -89,15 +91,18 @@ def slider_operations(page, control) -> dict[str, tuple[Callable, Callable]]:
     fraction = 0.2 if old_x > box["x"] + box["width"] / 2 else 0.8
     y = box["y"] + box["height"] / 2
 
-    def click_back() -> None:
-        """Click where the handle was; a click snaps to the nearest step, so finish with the arrow keys."""
+    def click_back() -> float:
+        """Click where the handle was; a click snaps to the nearest step (or misses the track's very
+        end), so finish with the arrow keys. Returns the time of the last click or key press."""
         page.mouse.click(old_x, y)
+        last = time.perf_counter()
         for _ in range(50):
             value = float(handle.get_attribute("aria-valuenow"))
             if value == now:
-                return
+                return last
             handle.focus()
             page.keyboard.press("ArrowLeft" if value > now else "ArrowRight")
+            last = time.perf_counter()
         raise AssertionError(f"could not bring the slider back to {now}")
 
     return {

@@ -83,6 +83,18 @@ def test_a_preview_is_shown_first_then_the_full_result():
     plot.close()
 
 
+def test_previews_around_the_setting_are_made_ahead_from_the_start_full_results_after_a_change():
+    plot, _, _ = make_plot(preview=lambda state, a: -a)
+    end = time.monotonic() + 20
+    while not {(0,), (2,)} <= set(plot.previews) and time.monotonic() < end:
+        time.sleep(0.01)
+    assert {(0,), (2,)} <= set(plot.previews) and set(plot.images) == {(1,)}  # no full result ahead yet
+    browser_sets(plot.sliders["a"], 2)
+    settle(plot, "a = 2: preview made ahead")
+    settle(plot, "a = 2: computed in")
+    plot.close()
+
+
 def test_python_changes_redraw_at_once_and_errors_are_shown():
     def compute(a):
         if a == 3:
