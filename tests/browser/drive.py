@@ -64,7 +64,8 @@ def change(page, plot, act: Callable[[], None], undo: Callable[[], None], shot: 
     assert "failed" not in after_status, after_status
     assert after_image != before_image, "the figure did not change"
     start = time.perf_counter()
-    start = undo() or start  # a mouse undo that needed arrow keys is timed from its last key
+    last = undo()
+    start = last if isinstance(last, float) else start  # a mouse undo that needed arrow keys: from its last key
     page.wait_for_function(SAME_IMAGE, arg=[handle, before_image], timeout=WAIT_MS, polling="raf")
     back = time.perf_counter() - start
     page.wait_for_function(SETTLED, arg=[handle, after_status], timeout=WAIT_MS, polling="raf")
