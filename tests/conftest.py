@@ -19,3 +19,12 @@ def classifier():
 def toy_model():
     """A tiny CNN with in-place ReLU and a GAP + linear head (3 classes); random but seeded."""
     return tiny_cnn()
+
+
+@pytest.fixture(autouse=True)
+def no_eager_look_ahead(monkeypatch):
+    """Tests count the computations a widget makes: its full results are not computed ahead before
+    a browser change (``tests/widgets/test_slider_plot_background.py`` tests the eager look-ahead)."""
+    from labkit.widgets.slider_plot import SliderPlot
+
+    monkeypatch.setattr(SliderPlot, "EAGER_AHEAD_S", 0.0)

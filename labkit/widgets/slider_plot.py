@@ -13,7 +13,8 @@ notebook stays responsive and the figure never lags behind a fast series of key 
   the full result replaces it when ready;
 - the settings around the current one (one step of each slider; every option of each menu,
   nearest first) are made ahead, at a lower CPU priority on Linux: their previews as soon as
-  the plot exists, their full results from the browser's first change on;
+  the plot exists, their full results too when the first figure took at most
+  ``SliderPlot.EAGER_AHEAD_S``, else from the browser's first change on;
 - the look-ahead gives way: while a setting asked for is computed, the look-ahead waits at
   its next module call or backward step (hooks on its own copy of the models) and before it draws,
   so the two never share the CPU; a setting the look-ahead is already computing is waited for.
@@ -101,6 +102,10 @@ class SliderPlot(widgets.VBox):
     None where it would not be quicker than ``compute``.
     """
 
+    #: A plot whose first figure took at most this long looks ahead (full results) at once;
+    #: a slower one makes only previews ahead until the browser's first change.
+    EAGER_AHEAD_S = 1.0
+
     def __init__(
         self,
         compute: Callable[..., Any],
@@ -126,8 +131,10 @@ class SliderPlot(widgets.VBox):
             slider.observe(self._changed, names="value")
         super().__init__([widgets.HBox(list(sliders.values())), self.output, self.status])
         self.add_class(PLOT_CLASS)
+        start = time.perf_counter()
         self.redraw()
-        self._background = _Background(self)  # idle until the browser's first change
+        cheap = time.perf_counter() - start <= self.EAGER_AHEAD_S
+        self._background = _Background(self, looking_ahead=cheap)
 
     @property
     def values(self) -> dict[str, Any]:
@@ -231,7 +238,7 @@ class _Superseded(Exception):
 class _Background:
     """Two daemon threads computing a plot's results: ``front`` answers, ``back`` refines and looks ahead."""
 
-    def __init__(self, plot: SliderPlot) -> None:
+    def __init__(self, plot: SliderPlot, *, looking_ahead: bool) -> None:
         self.plot = plot
         self.condition = threading.Condition()
         self.asked: tuple | None = None  # for the front thread: the latest setting of the browser
@@ -239,9 +246,8 @@ class _Background:
         self.ahead: tuple | None = None  # the setting the back thread is computing
         self.failed_ahead: set[tuple] = set()  # settings whose look-ahead raised: computed again only if asked
         # Previews of the settings around the current one are made ahead from the start (they are
-        # cheap); full results ahead only from the browser's first change on (not while a notebook
-        # merely runs).
-        self.looking_ahead = False
+        # cheap); full results too if the plot is cheap, else from the browser's first change on.
+        self.looking_ahead = looking_ahead
         self.front_idle = threading.Event()  # cleared while the front thread computes: the back thread waits
         self.front_idle.set()
         self.stopped = False

@@ -90,13 +90,15 @@ def test_alpha_slider_redraws_and_reuses_the_cache(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(labkit.widgets.alpha_path, "path_scores", counting)
-    explorer = alpha_explorer(classifier, torch.rand(3, 16, 16), step=0.25)
+    explorer = alpha_explorer(classifier, torch.rand(3, 16, 16), step=0.25, alpha=0.5)
     first = explorer.output.outputs[0]["data"]["image/png"]
-    assert len(calls) == 1 and torch.allclose(calls[0], torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0]))
-    explorer.sliders["alpha"].value = 0.5
-    assert len(calls) == 2 and torch.allclose(calls[1], torch.tensor([0.0, 0.25, 0.5]))
+    assert len(calls) == 1 and torch.allclose(calls[0], torch.tensor([0.0, 0.25, 0.5]))
+    explorer.sliders["alpha"].value = 1.0  # only the points not seen yet
+    assert len(calls) == 2 and torch.allclose(calls[1], torch.tensor([0.75, 1.0]))
     assert explorer.output.outputs[0]["data"]["image/png"] != first
-    explorer.sliders["alpha"].value = 1.0  # seen before: from the cache
+    explorer.sliders["alpha"].value = 0.25  # a new figure, all its points known: no forward pass
+    assert len(calls) == 2 and explorer.output.outputs[0]["data"]["image/png"] != first
+    explorer.sliders["alpha"].value = 0.5  # seen before: from the cache
     assert len(calls) == 2 and explorer.output.outputs[0]["data"]["image/png"] == first
     with pytest.raises(ValueError, match="step"):
         alpha_explorer(classifier, torch.rand(3, 16, 16), step=0)

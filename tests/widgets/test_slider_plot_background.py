@@ -95,6 +95,16 @@ def test_previews_around_the_setting_are_made_ahead_from_the_start_full_results_
     plot.close()
 
 
+def test_a_cheap_plot_looks_ahead_at_once(monkeypatch):
+    monkeypatch.setattr(SliderPlot, "EAGER_AHEAD_S", 1.0)  # the default
+    plot, calls, _ = make_plot()
+    end = time.monotonic() + 20
+    while not {(0,), (2,)} <= set(plot.images) and time.monotonic() < end:
+        time.sleep(0.01)
+    assert {(0,), (2,)} <= set(plot.images) and all(thread.endswith("back") for _, thread in calls[1:])
+    plot.close()
+
+
 def test_python_changes_redraw_at_once_and_errors_are_shown():
     def compute(a):
         if a == 3:
