@@ -7,8 +7,9 @@ hulls (masks M_orig and M_GAD, :func:`labkit.metrics.convex_hulls`); then
     RS(GAD)      = RS(I, M_GAD, a)                              (:func:`labkit.metrics.sensitivity_ratio`)
     RS(Sup.)     = RS(I, M_orig - M_GAD, a)                     (the supplementary region)
 
-with a the explained output and N_a the ORIGINAL model's raw output (logit). GAD's pixels
-are a subset of the original's important pixels, so M_GAD lies inside M_orig. An empty
+with a the explained output and N_a the ORIGINAL model's raw output (logit). With the
+``intersection`` procedure GAD's pixels are a subset of the original's important pixels, so
+M_GAD lies inside M_orig; with ``half`` (GAD's own map) it need not. An empty
 supplementary region (GAD kept the whole hull) gives RS(Sup.) = NaN; an empty GAD
 selection gives an empty hull, RC = 0 and RS(GAD) = NaN.
 """

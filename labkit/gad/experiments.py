@@ -5,15 +5,18 @@
     python -m labkit.gad.experiments table2
     python -m labkit.gad.experiments run --dataset pets --train-images 2000 --images 512  # online, GPU
     python -m labkit.gad.experiments run --load-models --fraction 0.1   # the shipped support models, top 10 %
+    python -m labkit.gad.experiments run --load-models --procedure half   # the paper's procedure (GAD's own map)
 
 ``run`` trains the support models (alpha 2, 4, 6, 8; MSE, Adam 4e-5) on the training
 images, explains test images balanced over the two classes for BOTH outputs with the five
-methods (S, D, GxI, GB, IG) and every model, keeps GAD's pixels (top half in all maps),
-and scores RC and RS. It writes ``assets/results/gad/<name>_per_image.csv``,
+methods (S, D, GxI, GB, IG) and every model, keeps GAD's pixels (``--procedure``:
+``intersection``, the top half in all maps; ``half``, the top half of GAD's own map, see
+:mod:`labkit.gad.maps`), and scores RC and RS. It writes ``assets/results/gad/<name>_per_image.csv``,
 ``<name>_table1.csv``, ``<name>_table2.csv`` and ``<name>.json`` (the command, its
 settings, the losses, the time), where ``<name>`` is the dataset, followed by
-``_top<percent>`` for a ``--fraction`` other than one half. ``--save-models`` stores the
-support models in ``assets/models/gad/``; ``--load-models`` uses those instead of training.
+``_top<percent>`` for a ``--fraction`` other than one half and ``_half`` for the ``half``
+procedure. ``--save-models`` stores the support models in ``assets/models/gad/``; ``--load-models``
+uses those instead of training.
 The paper used 512 images per dataset and 10 epochs on several thousand training images;
 the recorded shapes run is smaller (see its JSON).
 
@@ -44,7 +47,7 @@ from labkit.data.dataset import gad_dataset
 from labkit.data.real import oxford_pets
 from labkit.gad.checkpoints import SUPPORT_DIR, load_support_models, save_support_models
 from labkit.gad.evaluation import gad_scores
-from labkit.gad.maps import METHODS, gad
+from labkit.gad.maps import METHODS, PROCEDURES, gad
 from labkit.gad.support import ALPHAS, SupportModel, train_support_models
 from labkit.gad.tables import table1, table2
 from labkit.gad.two_class import GAD_MODEL, pets_classifier, two_class_classifier
@@ -71,6 +74,7 @@ def evaluate(
     methods: Sequence[str] = tuple(METHODS),
     ig_steps: int = 16,
     fraction: float = GAD_FRACTION,
+    procedure: str = "intersection",
     batch_size: int = 32,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -86,7 +90,9 @@ def evaluate(
         x = inputs[start : start + batch_size]
         targets = torch.full((len(x),), target, dtype=torch.long)
         options = method_options(method, ig_steps)
-        result = gad(METHODS[method], model, models, x, targets, alphas=alphas, fraction=fraction, **options)
+        result = gad(
+            METHODS[method], model, models, x, targets, alphas=alphas, fraction=fraction, procedure=procedure, **options
+        )
         scores = gad_scores(model, x, result)
         for i in range(len(x)):
             rows.append(
@@ -140,9 +146,11 @@ def load_data(dataset: str, n_train: int, n_test: int, seed: int) -> tuple[Class
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}.")
 
 
-def results_name(dataset: str, fraction: float = GAD_FRACTION) -> str:
-    """``<dataset>`` for the paper's top half, ``<dataset>_top<percent>`` for another fraction."""
-    return dataset if fraction == GAD_FRACTION else f"{dataset}_top{round(100 * fraction)}"
+def results_name(dataset: str, fraction: float = GAD_FRACTION, procedure: str = "intersection") -> str:
+    """``<dataset>`` for the top half, ``<dataset>_top<percent>`` for another fraction; ``_half`` added
+    for the ``half`` procedure."""
+    name = dataset if fraction == GAD_FRACTION else f"{dataset}_top{round(100 * fraction)}"
+    return name if procedure == "intersection" else f"{name}_{procedure}"
 
 
 def _paths(dataset: str, directory: Path) -> dict[str, Path]:
@@ -179,7 +187,15 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     with torch.no_grad():
         accuracy = float((model(test_inputs).argmax(1).cpu() == data["test"][1]).float().mean())
     trained = time.perf_counter() - start
-    results = evaluate(model, supports, test_inputs, data["test"][1], ig_steps=args.ig_steps, fraction=args.fraction)
+    results = evaluate(
+        model,
+        supports,
+        test_inputs,
+        data["test"][1],
+        ig_steps=args.ig_steps,
+        fraction=args.fraction,
+        procedure=args.procedure,
+    )
     command = "python -m labkit.gad.experiments " + shlex.join(sys.argv[1:])
     record = {
         "command": command,
@@ -194,6 +210,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "batch_size": args.batch_size,
         "ig_steps": args.ig_steps,
         "fraction": args.fraction,
+        "procedure": args.procedure,
         "support_models": f"loaded from {SUPPORT_DIR.name}/" if args.load_models else "trained by this command",
         "seed": args.seed,
         "original_test_accuracy": round(accuracy, 4),
@@ -203,7 +220,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "device": f"{device} ({platform.machine()})",
         "torch_threads": torch.get_num_threads(),
     }
-    write(results, record, results_name(args.dataset, args.fraction), Path(args.out))
+    write(results, record, results_name(args.dataset, args.fraction, args.procedure), Path(args.out))
     if args.save_models and not args.load_models:
         save_support_models(supports, model_name(classifier), {"command": command, **record}, SUPPORT_DIR)
     return results
@@ -220,14 +237,19 @@ def write(results: pd.DataFrame, record: dict, dataset: str, directory: Path) ->
 
 
 def load_results(
-    dataset: str = "shapes", directory: str | Path = RESULTS_DIR, fraction: float = GAD_FRACTION
+    dataset: str = "shapes",
+    directory: str | Path = RESULTS_DIR,
+    fraction: float = GAD_FRACTION,
+    procedure: str = "intersection",
 ) -> tuple[pd.DataFrame, dict]:
-    """The recorded per-image results of ``dataset`` (top ``fraction`` pixels) and their record (command, time)."""
-    paths = _paths(results_name(dataset, fraction), Path(directory))
+    """The recorded per-image results of ``dataset`` (top ``fraction`` pixels, ``procedure``) and their
+    record (command, time)."""
+    paths = _paths(results_name(dataset, fraction, procedure), Path(directory))
     if not paths["per_image"].is_file():
         raise FileNotFoundError(
-            f"No recorded GAD results for {dataset!r} (fraction {fraction}) in {directory}. Make them with "
-            f"`python -m labkit.gad.experiments run --dataset {dataset} --fraction {fraction}`."
+            f"No recorded GAD results for {dataset!r} (fraction {fraction}, procedure {procedure}) in {directory}. "
+            f"Make them with `python -m labkit.gad.experiments run --dataset {dataset} --fraction {fraction} "
+            f"--procedure {procedure} --load-models`."
         )
     return pd.read_csv(paths["per_image"]), json.loads(paths["record"].read_text())
 
@@ -244,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--ig-steps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fraction", type=float, default=GAD_FRACTION, help="share of important pixels per map")
+    parser.add_argument("--procedure", choices=PROCEDURES, default="intersection", help="how GAD's pixels are chosen")
     parser.add_argument("--save-models", action="store_true", help="store the support models in assets/models/gad")
     parser.add_argument("--load-models", action="store_true", help="use the stored support models, do not train")
     parser.add_argument("--out", default=str(RESULTS_DIR))
@@ -251,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "run":
         results = run(args)
     else:
-        results, _record = load_results(args.dataset, args.out, args.fraction)
+        results, _record = load_results(args.dataset, args.out, args.fraction, args.procedure)
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         if args.command in ("run", "table1"):
             print("Table 1: images where GAD's hull is smaller (GAD a) or not (Orig. a)\n", table1(results))

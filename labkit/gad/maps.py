@@ -10,6 +10,14 @@ important ``fraction`` of them (the paper's experiments: the top half,
 maximum (:func:`labkit.metrics.important_pixels`). GAD keeps the pixels that are important
 in ALL the maps (the rule: ``agreement`` = how many maps must agree, all by default), so
 GAD's pixels are a subset of the original map's important pixels.
+
+That is the ``"intersection"`` procedure. The paper's evaluation (Section 5: "we filtered out
+50 % of the pixels, retaining only the most important half") treats GAD's result as an
+explanation of its own whose most important half is hulled like the original's: the
+``"half"`` procedure makes GAD's map the per-pixel minimum of the min-max normalised maps of
+all the models (a pixel counts for GAD as much as for the model that finds it least
+important), and GAD's pixels are that map's most important ``fraction`` (or those reaching
+``threshold``). They need not lie inside the original's, so GAD's hull can be larger (RC > 1).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from labkit.device import model_device
 from labkit.grading import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
+from labkit.metrics.common import minmax
 from labkit.metrics.hull import GAD_FRACTION, important_pixels
 from labkit.targets import Method, Targets, targets_from_outputs
 
@@ -36,6 +45,18 @@ METHODS: dict[str, Method] = {
     "GB": guided_backprop,
     "IG": integrated_gradients,
 }
+
+
+#: How GAD's pixels are chosen: in every model's important set, or the important set of GAD's own map.
+PROCEDURES = ("intersection", "half")
+
+
+def agreement_map(maps: torch.Tensor) -> torch.Tensor:
+    """(B, H, W): GAD's own map for the ``"half"`` procedure, min over the M models of each (M, B, H, W)
+    map min-max normalised to [0, 1]."""
+    if maps.ndim != 4:
+        raise ValueError(f"Expected maps of shape (M, B, H, W) (one stack of maps per model), got {tuple(maps.shape)}.")
+    return minmax(maps.flatten(0, 1)).view_as(maps).amin(0)
 
 
 def important_stack(maps: torch.Tensor, fraction: float | None = None, threshold: float | None = None) -> torch.Tensor:
@@ -81,7 +102,8 @@ class GADMaps:
 
     ``alphas`` (M,) with 0 for the original first; ``maps`` (M, B, H, W) the importance
     (absolute) maps; ``important`` (M, B, H, W) each map's important pixels; ``mask`` (B, H, W)
-    GAD's important pixels; ``targets`` (B,) the explained output.
+    GAD's important pixels (chosen by ``procedure``, one of :data:`PROCEDURES`); ``targets`` (B,)
+    the explained output.
     """
 
     alphas: list[float]
@@ -89,6 +111,7 @@ class GADMaps:
     important: torch.Tensor
     mask: torch.Tensor
     targets: torch.Tensor
+    procedure: str = "intersection"
 
     @property
     def original(self) -> torch.Tensor:
@@ -104,6 +127,11 @@ class GADMaps:
     def gad_maps(self) -> torch.Tensor:
         """GAD's attribution maps (B, H, W): the original importance on GAD's pixels, 0 elsewhere."""
         return self.original * self.mask
+
+    @property
+    def agreement(self) -> torch.Tensor:
+        """GAD's own map (B, H, W), whose important pixels the ``"half"`` procedure keeps."""
+        return agreement_map(self.maps)
 
 
 def importance_maps(
@@ -126,15 +154,21 @@ def gad(
     fraction: float | None = None,
     threshold: float | None = None,
     agreement: int | None = None,
+    procedure: str = "intersection",
     **options,
 ) -> GADMaps:
     """GAD's maps for ``method`` on preprocessed ``inputs`` (B, 3, H, W): original, support models, selection.
 
     ``targets`` are the outputs to explain (default: the original model's predicted class,
     used for every model); ``alphas`` label the support models (for plots); ``options`` go to
-    ``method`` (e.g. ``n_steps`` for IG). The rule (``fraction``/``threshold``/``agreement``)
-    is :func:`gad_mask`'s.
+    ``method`` (e.g. ``n_steps`` for IG). With ``procedure="intersection"`` the rule
+    (``fraction``/``threshold``/``agreement``) is :func:`gad_mask`'s; with ``"half"`` GAD's pixels
+    are the important pixels (``fraction``/``threshold``) of :func:`agreement_map`.
     """
+    if procedure not in PROCEDURES:
+        raise ValueError(f"Unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}.")
+    if procedure == "half" and agreement is not None:
+        raise ValueError("agreement (how many maps must agree) belongs to the 'intersection' procedure.")
     if not supports:
         raise ValueError("GAD needs at least one support model (see labkit.gad.train_support_models).")
     labels = [0.0, *(alphas if alphas is not None else range(1, len(supports) + 1))]
@@ -145,5 +179,8 @@ def gad(
         targets = targets_from_outputs(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
     important = important_stack(maps, fraction, threshold)
-    mask = agreed(important, agreement)
-    return GADMaps([float(a) for a in labels], maps, important, mask, targets.cpu())
+    if procedure == "half":
+        mask = important_stack(agreement_map(maps)[None], fraction, threshold)[0]
+    else:
+        mask = agreed(important, agreement)
+    return GADMaps([float(a) for a in labels], maps, important, mask, targets.cpu(), procedure)

@@ -72,24 +72,29 @@ def from_browser(widget: widgets.Widget) -> bool:
     return bool({"value", "index"} & set(getattr(widget, "_property_lock", {})))
 
 
-def ahead(widget: widgets.ValueWidget, value: Any) -> list[Any]:
+def ahead(widget: widgets.ValueWidget, value: Any, *, every: bool = False) -> list[Any]:
     """The values of ``widget`` worth computing ahead of ``value``, nearest first.
 
     A widget with options (a menu, a selection slider) has few of them: all the others, by
-    distance in the list (next before previous). A numeric slider: one step each way.
+    distance in the list (next before previous). A numeric slider: one step each way, or
+    with ``every`` each value of its range (for cheap previews).
     """
     options = getattr(widget, "_options_values", None)
-    if options is not None:
-        index = list(options).index(value)
-        others = sorted((i for i in range(len(options)) if i != index), key=lambda i: (abs(i - index), i < index))
-        return [options[i] for i in others]
-    if not hasattr(widget, "step"):
+    if options is None and hasattr(widget, "step"):
+        steps = round((widget.max - widget.min) / widget.step)
+        grid = [widget.min + i * widget.step for i in range(steps + 1)]
+        options = [round(v, 10) for v in grid] if isinstance(value, float) else grid
+        if not every:
+            options = [v for v in options if abs(v - value) <= widget.step * (1 + 1e-9)]
+    if options is None:
         return []
-    step = widget.step
-    around = [value + step, value - step]
-    if isinstance(value, float):
-        around = [round(v, 10) for v in around]
-    return [v for v in around if widget.min <= v <= widget.max]
+    options = list(options)
+    if value in options:
+        index = options.index(value)
+    else:  # a numeric value off the slider's grid (rounding): from its nearest grid value
+        index = min(range(len(options)), key=lambda i: abs(options[i] - value))
+    others = sorted((i for i in range(len(options)) if i != index), key=lambda i: (abs(i - index), i < index))
+    return [options[i] for i in others]
 
 
 class SliderPlot(widgets.VBox):
@@ -370,22 +375,18 @@ class _Background:
             return key, "asked"
         plot = self.plot
         current = plot.values_of(plot._wanted)
-        candidates = [
-            tuple({**current, name: value}.values())
-            for _, name, value in sorted(
-                (distance, name, value)
-                for name, slider in plot.sliders.items()
-                for distance, value in enumerate(ahead(slider, current[name]))
-            )
-        ]
-        candidates = [key for key in candidates if key not in plot.images and key not in self.failed_ahead]
-        if plot.preview is not None:
-            for key in candidates:
-                if key not in plot.previews:
-                    return key, "preview"
-        if self.looking_ahead and candidates:
-            return candidates[0], "ahead"
-        return None
+        jobs = []  # (distance, previews first, setting, job): settings one control away, nearest first
+        for kind, every, wanted in (("preview", True, plot.preview is not None), ("ahead", False, self.looking_ahead)):
+            for name, slider in plot.sliders.items():
+                for distance, value in enumerate(ahead(slider, current[name], every=every) if wanted else []):
+                    key = tuple({**current, name: value}.values())
+                    if key in plot.images or key in self.failed_ahead or (kind == "preview" and key in plot.previews):
+                        continue
+                    jobs.append((distance, kind == "ahead", key, kind))
+        if not jobs:
+            return None
+        _, _, key, kind = min(jobs, key=lambda job: job[:2])
+        return key, kind
 
     def back(self, state: Any) -> None:
         if sys.platform == "linux":  # a thread is a task on Linux: look-ahead yields the CPU to the rest

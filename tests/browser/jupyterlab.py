@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,6 +196,8 @@ def open_notebook(context, server: Server, path: str) -> Notebook:
     page.on("console", lambda message: message.type == "error" and notebook.console_errors.append(message.text))
     page.on("pageerror", lambda error: notebook.console_errors.append(f"page error: {error}"))
     page.set_default_timeout(60_000)
-    page.goto(server.url(f"lab/tree/{path}"))
+    # A workspace of its own: JupyterLab would otherwise reopen every notebook opened so far (one kernel
+    # each: ten kernels starting at once lost a port race and killed lab 10's kernel).
+    page.goto(server.url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{path}"))
     page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=200)
     return notebook

@@ -3,6 +3,7 @@ import torch
 
 from labkit.attribution import gradient_x_input, saliency
 from labkit.gad import gad, gad_mask, importance_maps, train_support_models
+from labkit.gad.maps import agreement_map
 from labkit.guards import hook_count
 from labkit.metrics import important_pixels
 
@@ -74,3 +75,30 @@ def test_gad_explains_the_original_prediction_in_every_model(two_class_model, su
     torch.testing.assert_close(result.maps[1], importance_maps(saliency, [supports[0]], inputs, predicted)[0])
     with pytest.raises(ValueError, match="at least one support model"):
         gad(saliency, two_class_model, [], inputs)
+
+
+def test_the_half_procedure_keeps_the_top_half_of_gads_own_map():
+    maps = torch.tensor(
+        [
+            [[[4.0, 3.0], [2.0, 0.0]]],  # normalised: 1, 0.75, 0.5, 0
+            [[[0.0, 2.0], [2.0, 4.0]]],  # normalised: 0, 0.5, 0.5, 1
+        ]
+    )
+    # min over the models: 0, 0.5, 0.5, 0: GAD's top half is the anti-diagonal, which is
+    # NOT inside the original's top half (the first row); the intersection is the top-right pixel
+    torch.testing.assert_close(agreement_map(maps), torch.tensor([[[0.0, 0.5], [0.5, 0.0]]]))
+    assert important_pixels(agreement_map(maps), fraction=0.5).tolist() == [[[False, True], [True, False]]]
+    assert gad_mask(maps).tolist() == [[[False, True], [False, False]]]
+
+
+def test_gad_with_the_half_procedure(two_class_model, supports, small_batch):
+    inputs, _labels = small_batch
+    half = gad(saliency, two_class_model, supports, inputs, 0, procedure="half")
+    assert half.procedure == "half" and half.mask.flatten(1).sum(1).tolist() == [50] * 8  # its own top half
+    assert torch.equal(half.mask, important_pixels(agreement_map(half.maps), fraction=0.5))
+    intersection = gad(saliency, two_class_model, supports, inputs, 0)
+    assert torch.equal(half.original_mask, intersection.original_mask)  # the original side is the same
+    with pytest.raises(ValueError, match="Unknown procedure"):
+        gad(saliency, two_class_model, supports, inputs, 0, procedure="union")
+    with pytest.raises(ValueError, match="agreement"):
+        gad(saliency, two_class_model, supports, inputs, 0, procedure="half", agreement=2)
