@@ -72,29 +72,24 @@ def from_browser(widget: widgets.Widget) -> bool:
     return bool({"value", "index"} & set(getattr(widget, "_property_lock", {})))
 
 
-def ahead(widget: widgets.ValueWidget, value: Any, *, every: bool = False) -> list[Any]:
+def ahead(widget: widgets.ValueWidget, value: Any) -> list[Any]:
     """The values of ``widget`` worth computing ahead of ``value``, nearest first.
 
     A widget with options (a menu, a selection slider) has few of them: all the others, by
-    distance in the list (next before previous). A numeric slider: one step each way, or
-    with ``every`` each value of its range (for cheap previews).
+    distance in the list (next before previous). A numeric slider: one step each way.
     """
     options = getattr(widget, "_options_values", None)
-    if options is None and hasattr(widget, "step"):
-        steps = round((widget.max - widget.min) / widget.step)
-        grid = [widget.min + i * widget.step for i in range(steps + 1)]
-        options = [round(v, 10) for v in grid] if isinstance(value, float) else grid
-        if not every:
-            options = [v for v in options if abs(v - value) <= widget.step * (1 + 1e-9)]
-    if options is None:
+    if options is not None:
+        index = list(options).index(value)
+        others = sorted((i for i in range(len(options)) if i != index), key=lambda i: (abs(i - index), i < index))
+        return [options[i] for i in others]
+    if not hasattr(widget, "step"):
         return []
-    options = list(options)
-    if value in options:
-        index = options.index(value)
-    else:  # a numeric value off the slider's grid (rounding): from its nearest grid value
-        index = min(range(len(options)), key=lambda i: abs(options[i] - value))
-    others = sorted((i for i in range(len(options)) if i != index), key=lambda i: (abs(i - index), i < index))
-    return [options[i] for i in others]
+    step = widget.step
+    around = [value + step, value - step]
+    if isinstance(value, float):
+        around = [round(v, 10) for v in around]
+    return [v for v in around if widget.min <= v <= widget.max]
 
 
 class SliderPlot(widgets.VBox):
@@ -208,6 +203,16 @@ class SliderPlot(widgets.VBox):
         self._background.ask(self._wanted)
 
 
+def hand_over_quickly() -> None:
+    """Let a thread waiting for the GIL get it within 1 ms (Python's default: 5 ms).
+
+    A front-thread computation re-takes the GIL between every two PyTorch calls; while the
+    look-ahead thread draws a figure (matplotlib holds the GIL), each of those waits lasted up
+    to the switch interval: hundreds of them per forward pass. Process-wide; never raised.
+    """
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+
+
 def share_malloc_arena() -> None:
     """On Linux (glibc), let new threads allocate from the main heap (``mallopt(M_ARENA_MAX, 1)``).
 
@@ -263,6 +268,7 @@ class _Background:
             module.register_forward_pre_hook(self.give_way)
             module.register_forward_hook(self.give_way_in_backward)
         share_malloc_arena()
+        hand_over_quickly()
         self.threads = [
             threading.Thread(target=target, args=(state,), name=f"SliderPlot-{name}", daemon=True)
             for target, state, name in ((self.front, states[0], "front"), (self.back, states[1], "back"))
@@ -376,9 +382,9 @@ class _Background:
         plot = self.plot
         current = plot.values_of(plot._wanted)
         jobs = []  # (distance, previews first, setting, job): settings one control away, nearest first
-        for kind, every, wanted in (("preview", True, plot.preview is not None), ("ahead", False, self.looking_ahead)):
+        for kind, wanted in (("preview", plot.preview is not None), ("ahead", self.looking_ahead)):
             for name, slider in plot.sliders.items():
-                for distance, value in enumerate(ahead(slider, current[name], every=every) if wanted else []):
+                for distance, value in enumerate(ahead(slider, current[name]) if wanted else []):
                     key = tuple({**current, name: value}.values())
                     if key in plot.images or key in self.failed_ahead or (kind == "preview" and key in plot.previews):
                         continue
