@@ -84,7 +84,7 @@ def test_a_preview_is_shown_first_then_the_full_result():
 
 
 def test_previews_around_the_setting_are_made_ahead_from_the_start_full_results_after_a_change():
-    plot, _, _ = make_plot(preview=lambda state, a: -a)
+    plot, _, _ = make_plot(seconds=0.5, preview=lambda state, a: -a)  # the preview stays up 0.5 s
     end = time.monotonic() + 20
     while not {(0,), (2,)} <= set(plot.previews) and time.monotonic() < end:
         time.sleep(0.01)
