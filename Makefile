@@ -63,8 +63,9 @@ bench: $(STAMP)
 ## name; hours on a CPU, minutes on a GPU).
 results: $(STAMP)
 	$(BIN)/python -m labkit.experiments.grad_cam_table --images 12 --steps 50
-	$(BIN)/python -m labkit.interpretable.experiments errors
-	$(BIN)/python -m labkit.interpretable.experiments lambdas
+	$(BIN)/python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine --images 200
+	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --images 200 --no-ship
+	$(BIN)/python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3 10 --images 200
 	$(BIN)/python -m labkit.gad.experiments run --images 256 --save-models
 	$(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --fraction 0.1
 

@@ -32,6 +32,7 @@ from torch import nn
 from labkit.attribution import ablation_cam, grad_cam, grad_cam_pp, layer_cam, score_cam, xgrad_cam
 from labkit.images import Normalization, photo_crops
 from labkit.metrics import confidence_scores, deletion, insertion
+from labkit.metrics.confidence import confidence_per_image
 from labkit.models import load_model
 from labkit.paths import RESULTS
 from labkit.targets import Targets
@@ -49,6 +50,31 @@ COLUMNS = ("AD", "AG", "AI", "INS", "DEL")
 CSV_NAME = "grad_cam_table.csv"
 
 
+def faithfulness_per_image(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    maps: torch.Tensor,
+    *,
+    preprocess: Normalization,
+    pixels_per_step: int,
+    targets: Targets = None,
+) -> dict[str, torch.Tensor]:
+    """Each image's AD, AG, AI terms (:mod:`labkit.metrics.confidence`) and insertion/deletion AUCs
+    (:mod:`labkit.metrics.insertion_deletion`), in percent, (B,) each, for ``targets`` (default: the
+    predicted classes)."""
+    confidence = confidence_scores(model, inputs, maps, targets, preprocess=preprocess)
+    per_image = confidence_per_image(confidence.original, confidence.explained)
+    inserted = insertion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
+    deleted = deletion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
+    return {
+        "AD": per_image["AD"],
+        "AG": per_image["AG"],
+        "AI": per_image["AI"],
+        "INS": inserted.auc * 100,
+        "DEL": deleted.auc * 100,
+    }
+
+
 def faithfulness_scores(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -58,19 +84,11 @@ def faithfulness_scores(
     pixels_per_step: int,
     targets: Targets = None,
 ) -> dict[str, float]:
-    """How faithful given ``maps`` are to ``model``: AD, AG, AI (:mod:`labkit.metrics.confidence`) and the
-    insertion/deletion AUCs (:mod:`labkit.metrics.insertion_deletion`), all in percent, for ``targets``
-    (default: the predicted classes)."""
-    confidence = confidence_scores(model, inputs, maps, targets, preprocess=preprocess).as_dict()
-    inserted = insertion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
-    deleted = deletion(model, inputs, maps, targets, pixels_per_step=pixels_per_step)
-    return {
-        "AD": confidence["AD"],
-        "AG": confidence["AG"],
-        "AI": confidence["AI"],
-        "INS": float(inserted.auc.mean() * 100),
-        "DEL": float(deleted.auc.mean() * 100),
-    }
+    """The means of :func:`faithfulness_per_image`: AD, AG, AI, INS, DEL in percent."""
+    per_image = faithfulness_per_image(
+        model, inputs, maps, preprocess=preprocess, pixels_per_step=pixels_per_step, targets=targets
+    )
+    return {name: float(values.mean()) for name, values in per_image.items()}
 
 
 def evaluation_table(

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from labkit.experiments import grad_cam_table
 from labkit.guards import model_guard
 from labkit.interpretable.data import Data
+from labkit.interpretable.errors import cosine_error
+from labkit.interpretable.gradients import gradient_pair
 from labkit.metrics import pointing_game
 from labkit.reference.training import accuracy
 
@@ -35,8 +39,9 @@ def method_scores(
     *,
     n_images: int = 200,
     pixels_per_step: int = 32,
-) -> dict[str, float]:
-    """AD, AG, AI, INS, DEL and pointing-game hits (percent) of ``method`` on the first ``n_images`` test images.
+) -> pd.DataFrame:
+    """AD, AG, AI, INS, DEL and pointing-game hits (percent), one row per image, of ``method`` on the
+    first ``n_images`` test images; the column means are the deck's table entries.
 
     The model is scored in eval mode and left as it was found (modes and ``requires_grad``
     restored, also on error). PG is NaN for data without object masks (CIFAR-100)."""
@@ -46,12 +51,36 @@ def method_scores(
     labels = data.test.labels[:n_images]
     with model_guard(model):
         maps = METHODS[method](model, inputs, labels, layer=layer).cpu()
-        scores = grad_cam_table.faithfulness_scores(
+        scores = grad_cam_table.faithfulness_per_image(
             model, inputs, maps, preprocess=data.preprocess, pixels_per_step=pixels_per_step, targets=labels
         )
-    if data.test.masks is None:
-        return scores | {"PG": float("nan")}
-    return scores | {"PG": float(pointing_game(maps, data.test.masks[:n_images]).mean() * 100)}
+    hits = (
+        torch.full((len(labels),), float("nan"))
+        if data.test.masks is None
+        else pointing_game(maps, data.test.masks[:n_images]).float() * 100
+    )
+    return pd.DataFrame({name: values.cpu().numpy() for name, values in (scores | {"PG": hits}).items()})
+
+
+def correct_per_image(model: nn.Module, data: Data, n_images: int | None = None) -> np.ndarray:
+    """1.0 where the model's top-1 class is the label, per test image (the first ``n_images``; None: all)."""
+    images, labels = data.test.images[:n_images], data.test.labels[:n_images]
+    device = next(model.parameters()).device
+    with model_guard(model), torch.no_grad():
+        predicted = torch.cat([model(data.preprocess(batch.to(device))).argmax(1).cpu() for batch in images.split(256)])
+    return (predicted == labels).double().numpy()
+
+
+def mean_cosine_error(model: nn.Module, data: Data, n_images: int | None = None) -> np.ndarray:
+    """1 - cos(delta, delta') per test image in eval mode: how far the standard input gradient of the label's
+    logit is from the guided one (0: same direction; 1: orthogonal), the quantity the cosine loss lowers."""
+    images, labels = data.test.images[:n_images], data.test.labels[:n_images]
+    device, errors = next(model.parameters()).device, []
+    with model_guard(model):
+        for batch, targets in zip(images.split(128), labels.split(128), strict=True):
+            pair = gradient_pair(model, data.preprocess(batch.to(device)), targets.to(device), create_graph=False)
+            errors.append(cosine_error(pair.standard, pair.guided).detach().cpu())
+    return torch.cat(errors).double().numpy()
 
 
 def accuracy_percent(model: nn.Module, data: Data) -> float:

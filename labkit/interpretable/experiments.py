@@ -1,20 +1,32 @@
-"""The deck's Tables 1-4 at small scale, as CSV files under ``assets/results/interpretable/``.
+"""The deck's Tables 1-4 at small scale, with 95 % bootstrap intervals, as CSV files under
+``assets/results/interpretable/``.
 
-    python -m labkit.interpretable.experiments errors     # Tables 1-3: baseline vs each error function
-    python -m labkit.interpretable.experiments lambdas    # Table 4: lambda sweep (cosine error)
+    python -m labkit.interpretable.experiments errors --arch resnet18        # Tables 1-3
+    python -m labkit.interpretable.experiments lambdas --arch resnet18       # Table 4 (cosine error)
+    python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine   # Tables 1-2
 
-Every model is fine-tuned with the trainer's recipe (default ``shapes``; see
-:mod:`labkit.interpretable.trainer`); runs are checkpointed under ``build/interpretable/runs/``
-so an interrupted command resumes and the second command reuses the first one's models.
+(the deck's Tables 3 and 4 are ResNet-18's only). Every model is fine-tuned with the trainer's recipe
+(default ``shapes``; see :mod:`labkit.interpretable.trainer`); runs are checkpointed under
+``build/interpretable/runs/`` so an interrupted command resumes and ``lambdas`` reuses the
+models ``errors`` trained.
 
-- ``accuracy.csv`` (Table 1): test accuracy of the baseline and of the cosine-regularised model;
-- ``methods.csv`` (Table 2): AD, AG, AI, INS, DEL and the pointing game (PG) for Grad-CAM,
+Every table is scored on the same images: the first ``--images`` test images (default 200;
+Score-CAM and Ablation-CAM run one forward pass per channel and image). Each metric is a mean
+over those images, with its 95 % percentile bootstrap interval (:mod:`labkit.metrics.bootstrap`,
+the same resampled images in every table) in ``<metric>_low`` and ``<metric>_high``:
+
+- ``accuracy_<arch>.csv`` (Table 1): test accuracy of the baseline and of the cosine-regularised model;
+- ``methods_<arch>.csv`` (Table 2): AD, AG, AI, INS, DEL and the pointing game (PG) for Grad-CAM,
   Grad-CAM++, Score-CAM, Ablation-CAM and Axiom-CAM, baseline vs cosine;
-- ``errors.csv`` (Table 3): accuracy and Grad-CAM's metrics for the baseline and each error function;
-- ``lambdas.csv`` (Table 4): the same for each lambda of the cosine error (0 is the baseline).
+- ``errors_<arch>.csv`` (Table 3): accuracy and Grad-CAM's metrics for the baseline and each error function;
+- ``lambdas_<arch>.csv`` (Table 4): the same for each lambda of the cosine error (0 is the baseline);
+- ``alignment.csv``: one row per trained model (both commands, both architectures): its accuracy and
+  its mean cosine error between the standard and the guided input gradient (eval mode) on the whole
+  test split, with intervals, and its training time: the alignment the tables rest on.
 
-Each CSV has a side ``.json`` with the command that made it, the recipe, the device and the time.
-``errors`` also ships the baseline and cosine models to ``assets/models/`` for lab 8.
+Each table has a side ``.json`` with the command that made it, the recipe, each run's training
+time and device, and the time so far. ``errors`` also ships the baseline and cosine models to
+``assets/models/`` for lab 8.
 """
 
 from __future__ import annotations
@@ -31,15 +43,18 @@ import torch
 
 from labkit.interpretable.data import load_data
 from labkit.interpretable.errors import ERRORS
-from labkit.interpretable.evaluate import METHODS, accuracy_percent, method_scores
+from labkit.interpretable.evaluate import METHODS, correct_per_image, mean_cosine_error, method_scores
 from labkit.interpretable.shipped import save_shipped, shipped_name
 from labkit.interpretable.trainer import RECIPES, TrainConfig, TrainResult, recipe, train
+from labkit.metrics.bootstrap import mean_interval
 from labkit.paths import BUILD, RESULTS
 from labkit.reference.architectures import ARCHITECTURES
 
 #: The recorded tables (``assets/results/interpretable``) and the training runs behind them (not shipped).
 RESULTS_DIR = RESULTS / "interpretable"
 RUNS_DIR = BUILD / "interpretable" / "runs"
+ALIGNMENT = "alignment.csv"
+ALIGNMENT_KEY = ["model", "error", "lambda", "seed"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,10 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("experiment", choices=("errors", "lambdas"))
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="shapes")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="default: the recipe's")
-    parser.add_argument("--lam", type=float, default=1.0, help="lambda of every error function (errors)")
-    parser.add_argument("--lams", type=float, nargs="+", default=[0.01, 0.1, 1.0, 10.0], help="cosine lambdas")
-    parser.add_argument("--images", type=int, default=200, help="test images for Grad-CAM's metrics")
-    parser.add_argument("--method-images", type=int, default=100, help="test images per method (Table 2)")
+    parser.add_argument(
+        "--lam", type=float, default=None, help="lambda of every error function (default: the recipe's)"
+    )
+    parser.add_argument(
+        "--errors", choices=sorted(ERRORS), nargs="+", default=sorted(ERRORS), help="error functions (errors)"
+    )
+    parser.add_argument("--lams", type=float, nargs="+", default=[10.0, 30.0, 100.0], help="cosine lambdas")
+    parser.add_argument("--images", type=int, default=200, help="test images every table is scored on")
     parser.add_argument("--pixels-per-step", type=int, default=32, help="insertion/deletion step")
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", default=str(RESULTS_DIR))
@@ -66,6 +85,12 @@ def arch_changes(recipe_name: str, arch: str | None) -> dict:
     return {"arch": arch, "init": f"shapes_{arch}" if recipe_name == "shapes" else None}
 
 
+def with_interval(name: str, values: object) -> dict[str, float]:
+    """``{name: mean, name_low: ..., name_high: ...}`` over images (NaN values left out)."""
+    mean, low, high = mean_interval(values)
+    return {name: mean, f"{name}_low": low, f"{name}_high": high}
+
+
 class Experiment:
     """Trains (or reloads) the runs it needs and writes tables with their provenance."""
 
@@ -75,6 +100,7 @@ class Experiment:
             argv if argv is not None else sys.argv[1:]
         )
         self.base = recipe(args.recipe, **arch_changes(args.recipe, args.arch))
+        self.lam = self.base.lam if args.lam is None else args.lam
         base = self.base
         self.data = load_data(
             base.dataset, train_size=base.train_size, eval_size=base.eval_size, seed=base.seed, download=True
@@ -82,28 +108,71 @@ class Experiment:
         self.layer = ARCHITECTURES[self.base.arch][1]
         self.started = time.perf_counter()
         self.results: dict[str, TrainResult] = {}
+        self.rows: dict[tuple[str, str], dict[str, float]] = {}
 
     def run(self, error: str, lam: float) -> TrainResult:
         config: TrainConfig = recipe(self.args.recipe, **{**self._changes(), "error": error, "lam": lam})
         if config.name not in self.results:
-            self.results[config.name] = train(
-                config, Path(self.args.runs) / config.name, data=self.data, device=self.args.device
-            )
+            result = train(config, Path(self.args.runs) / config.name, data=self.data, device=self.args.device)
+            self.results[config.name] = result
+            self._record_alignment(result)
         return self.results[config.name]
 
     def _changes(self) -> dict:
         return {"arch": self.base.arch, "init": self.base.init}
 
-    def row(self, result: TrainResult, method: str, n_images: int) -> dict:
+    def accuracy(self, result: TrainResult) -> dict[str, float]:
+        return with_interval("ACC", correct_per_image(result.model, self.data, self.args.images) * 100)
+
+    def row(self, result: TrainResult, method: str) -> dict[str, float]:
+        """Accuracy and ``method``'s metrics, each with its interval, on the experiment's images (computed once)."""
+        key = (result.record["name"], method)
+        if key in self.rows:
+            return self.rows[key]
         scores = method_scores(
-            result.model, self.data, method, self.layer, n_images=n_images, pixels_per_step=self.args.pixels_per_step
+            result.model,
+            self.data,
+            method,
+            self.layer,
+            n_images=self.args.images,
+            pixels_per_step=self.args.pixels_per_step,
         )
-        return {"ACC": accuracy_percent(result.model, self.data), **scores}
+        row = self.accuracy(result)
+        for column in scores.columns:
+            row |= with_interval(column, scores[column].to_numpy())
+        self.rows[key] = row
+        return row
+
+    def _record_alignment(self, result: TrainResult) -> None:
+        """Upsert the run's row of ``alignment.csv``: accuracy and mean cosine error on the whole test split."""
+        config = result.record["config"]
+        accuracy = with_interval("accuracy", correct_per_image(result.model, self.data) * 100)
+        cosine = with_interval("mean_cosine_error", mean_cosine_error(result.model, self.data))
+        row = {
+            "model": config["arch"],
+            "error": config["error"] if config["lam"] else "none",
+            "lambda": config["lam"],
+            "accuracy": accuracy.pop("accuracy"),
+            "mean_cosine_error": cosine.pop("mean_cosine_error"),
+            "seed": config["seed"],
+            **accuracy,
+            **cosine,
+            "images": len(self.data.test),
+            "train_seconds": result.record["seconds"],
+        }
+        path = Path(self.args.out) / ALIGNMENT
+        table = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(row))
+        same = (table[ALIGNMENT_KEY].astype(str) == pd.Series(row)[ALIGNMENT_KEY].astype(str)).all(axis=1)
+        table = pd.concat([table[~same], pd.DataFrame([row])], ignore_index=True)
+        table = table.sort_values(["model", "error", "lambda", "seed"], key=_alignment_order)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table[list(row)].round(4).to_csv(path, index=False)
 
     def write(self, name: str, table: pd.DataFrame, **notes: object) -> None:
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
-        table.round(2).to_csv(out / f"{name}.csv", index=False)
+        stem = f"{name}_{self.base.arch}"
+        table.round(2).to_csv(out / f"{stem}.csv", index=False)
         side = {
             "command": self.command,
             "recipe": self.args.recipe,
@@ -113,44 +182,49 @@ class Experiment:
             },
             "layer": self.layer,
             "targets": "ground-truth class",
+            "images": self.args.images,
+            "interval": "95 % percentile bootstrap over images (labkit.metrics.bootstrap)",
             "pixels_per_step": self.args.pixels_per_step,
             "host": platform.machine(),
             "torch_threads": torch.get_num_threads(),
             "seconds_so_far": round(time.perf_counter() - self.started, 1),
             **notes,
         }
-        (out / f"{name}.json").write_text(json.dumps(side, indent=2) + "\n")
-        print(f"wrote {out / name}.csv\n{table.round(2).to_string(index=False)}")
+        (out / f"{stem}.json").write_text(json.dumps(side, indent=2) + "\n")
+        print(f"wrote {out / stem}.csv\n{table.round(2).to_string(index=False)}")
+
+
+def _alignment_order(column: pd.Series) -> pd.Series:
+    """Baselines ("none") first within a model, then the error functions alphabetically."""
+    return column.map(lambda value: "" if value == "none" else value) if column.name == "error" else column
 
 
 def errors(experiment: Experiment) -> None:
-    args = experiment.args
+    lam = experiment.lam
     baseline = experiment.run("cosine", 0.0)
-    runs = {"Baseline": baseline} | {name: experiment.run(name, args.lam) for name in ERRORS}
+    runs = {"Baseline": baseline} | {name: experiment.run(name, lam) for name in ("cosine", *experiment.args.errors)}
     arch = experiment.base.arch
     accuracy = pd.DataFrame(
         [
-            {"MODEL": arch, "ERROR": label, "LAMBDA": lam, "ACC": accuracy_percent(runs[key].model, experiment.data)}
-            for label, key, lam in (("Baseline", "Baseline", 0.0), ("Ours (cosine)", "cosine", args.lam))
+            {"MODEL": arch, "ERROR": label, "LAMBDA": value, **experiment.accuracy(runs[key])}
+            for label, key, value in (("Baseline", "Baseline", 0.0), ("Ours (cosine)", "cosine", lam))
         ]
     )
     experiment.write("accuracy", accuracy)
-    methods = [
-        {"METHOD": method, "ERROR": label, **experiment.row(runs[key], method, args.method_images)}
-        for method in METHODS
-        for label, key in (("Baseline", "Baseline"), ("Ours (cosine)", "cosine"))
-    ]
-    experiment.write("methods", pd.DataFrame(methods).drop(columns="ACC"), images=args.method_images)
+    methods = pd.DataFrame(
+        [
+            {"METHOD": method, "ERROR": label, **experiment.row(runs[key], method)}
+            for method in METHODS
+            for label, key in (("Baseline", "Baseline"), ("Ours (cosine)", "cosine"))
+        ]
+    )
+    experiment.write("methods", methods.drop(columns=["ACC", "ACC_low", "ACC_high"]))
     table = [
-        {
-            "ERROR": name,
-            "LAMBDA": 0.0 if name == "Baseline" else args.lam,
-            **experiment.row(run, "Grad-CAM", args.images),
-        }
+        {"ERROR": name, "LAMBDA": 0.0 if name == "Baseline" else lam, **experiment.row(run, "Grad-CAM")}
         for name, run in runs.items()
     ]
-    experiment.write("errors", pd.DataFrame(table), images=args.images, method="Grad-CAM")
-    if not args.no_ship:
+    experiment.write("errors", pd.DataFrame(table), method="Grad-CAM")
+    if not experiment.args.no_ship:
         for error, key in ((None, "Baseline"), ("cosine", "cosine")):
             record = runs[key].record | {"command": experiment.command}
             save_shipped(runs[key].model, record, shipped_name(arch, error))
@@ -158,11 +232,8 @@ def errors(experiment: Experiment) -> None:
 
 def lambdas(experiment: Experiment) -> None:
     args = experiment.args
-    table = [
-        {"LAMBDA": lam, **experiment.row(experiment.run("cosine", lam), "Grad-CAM", args.images)}
-        for lam in [0.0, *args.lams]
-    ]
-    experiment.write("lambdas", pd.DataFrame(table), images=args.images, method="Grad-CAM", error="cosine")
+    table = [{"LAMBDA": lam, **experiment.row(experiment.run("cosine", lam), "Grad-CAM")} for lam in [0.0, *args.lams]]
+    experiment.write("lambdas", pd.DataFrame(table), method="Grad-CAM", error="cosine")
 
 
 def main(argv: list[str] | None = None) -> None:

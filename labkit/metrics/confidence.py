@@ -47,17 +47,18 @@ class ConfidenceScores:
         return {"AD": self.average_drop, "AI": self.average_increase, "AG": self.average_gain}
 
 
-@reference
-def confidence_metrics(original: torch.Tensor, explained: torch.Tensor) -> dict[str, float]:
-    """AD, AI and AG (percent) from the scores Y = ``original`` (B,) and O = ``explained`` (B,)."""
+def confidence_per_image(original: torch.Tensor, explained: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Each image's share of AD, AI and AG (percent, (B,) each): their means are the metrics."""
     limits = torch.finfo(original.dtype)
     drop = (original - explained).clamp_min(0) / original.clamp_min(limits.tiny)
     gain = (explained - original).clamp_min(0) / (1 - original).clamp_min(limits.eps)
-    return {
-        "AD": float(drop.mean() * 100),
-        "AI": float((explained > original).float().mean() * 100),
-        "AG": float(gain.mean() * 100),
-    }
+    return {"AD": drop * 100, "AI": (explained > original).to(original.dtype) * 100, "AG": gain * 100}
+
+
+@reference
+def confidence_metrics(original: torch.Tensor, explained: torch.Tensor) -> dict[str, float]:
+    """AD, AI and AG (percent) from the scores Y = ``original`` (B,) and O = ``explained`` (B,)."""
+    return {name: float(values.mean()) for name, values in confidence_per_image(original, explained).items()}
 
 
 def explanation_inputs(inputs: torch.Tensor, maps: torch.Tensor, preprocess: Normalization) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from labkit.data.dataset import SHAPES_NORMALIZATION
 from labkit.interpretable.data import Data, Split
-from labkit.interpretable.trainer import recipe, train
+from labkit.interpretable.trainer import build_model, make_optimizer, recipe, set_training_mode, train
 
 
 @pytest.fixture()
@@ -54,3 +54,37 @@ def test_recipes():
         recipe("imagenet")
     with pytest.raises(ValueError, match="Unknown error"):
         recipe(error="l3")
+
+
+def test_adam_and_frozen_batchnorm_resume_to_the_same_result(tiny_data, tmp_path):
+    changes = {"optimizer": "adam", "frozen_batchnorm": True, "lr": 1e-3}
+    whole = train(config(**changes), tmp_path / "whole", data=tiny_data, device="cpu", progress=False)
+    train(config(**changes), tmp_path / "split", data=tiny_data, device="cpu", progress=False, stop_after=1)
+    resumed = train(config(**changes), tmp_path / "split", data=tiny_data, device="cpu", progress=False)
+    for (name, expected), got in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(got, expected), name
+
+
+def test_frozen_batchnorm_keeps_the_running_statistics_and_each_images_gradient_its_own(tiny_data):
+    frozen = config(frozen_batchnorm=True, epochs=1)
+    model = build_model(frozen, 3)
+    statistics = {name: value.clone() for name, value in model.state_dict().items() if "running" in name}
+    train_result = train(frozen, None, data=tiny_data, device="cpu", progress=False)
+    for name, value in train_result.model.state_dict().items():
+        if "running" in name:
+            assert torch.equal(value, statistics[name]), f"{name} changed although BatchNorm is frozen"
+    set_training_mode(model, frozen)
+    assert model.training and not model.bn1.training and model.fc.training
+    images = tiny_data.train.images[:4].requires_grad_()
+    model(images)[:, 0].sum().backward()
+    alone = images[:1].detach().requires_grad_()
+    model(alone)[:, 0].sum().backward()
+    torch.testing.assert_close(images.grad[:1], alone.grad)
+
+
+def test_the_optimizer_is_the_configured_one():
+    model = torch.nn.Linear(2, 2)
+    assert isinstance(make_optimizer(model, config(optimizer="adam")), torch.optim.Adam)
+    assert isinstance(make_optimizer(model, config()), torch.optim.SGD)
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        config(optimizer="lbfgs")

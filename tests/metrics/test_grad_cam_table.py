@@ -1,6 +1,7 @@
 """The lab 4 table: its columns from labkit's metrics, the styled view, the curves and the recorded run."""
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 import torch
 
@@ -62,3 +63,13 @@ def test_recorded_table_has_every_method_and_its_command():
 def test_missing_recording_names_the_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m labkit.experiments.grad_cam_table"):
         recorded_table(tmp_path / "none.csv")
+
+
+def test_a_metric_with_an_interval_is_shown_with_it_and_the_best_mean_is_bold():
+    table = pd.DataFrame(
+        {"AD": [30.0, 28.0], "AD_low": [27.0, 25.5], "AD_high": [33.0, 30.5], "INS": [58.0, 59.0]},
+        index=["Baseline", "Ours"],
+    )
+    html = style_metrics(table).to_html()
+    assert "28.00 [25.50, 30.50]" in html and "58.00" in html and "AD_low" not in html
+    assert html.count("font-weight: bold") == 1 and "row1_col0" in html.split("font-weight")[0]
