@@ -149,3 +149,26 @@ def train_support_models(
         )
         supports.append(SupportModel(float(alpha), copied.eval(), losses, time.perf_counter() - start))
     return supports
+
+
+def within_class_rank_correlation(original: torch.Tensor, support: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean over classes of Spearman's rank correlation between the original's and a support model's own-class
+    logit on the images of that class: 1 when the support model keeps the ranking of the images within each
+    class (the paper's intent: the classes move apart, the order inside a class stays).
+
+    ``original`` and ``support`` (N, K) pre-softmax outputs, ``labels`` (N,) output indices."""
+    from scipy.stats import spearmanr  # here: importing scipy.stats costs a second
+
+    if original.shape != support.shape or original.ndim != 2 or len(labels) != len(original):
+        raise ValueError(
+            f"Expected two (N, K) outputs and (N,) labels, got {tuple(original.shape)}, {tuple(support.shape)} "
+            f"and {tuple(labels.shape)}."
+        )
+    correlations = []
+    for label in labels.unique():
+        chosen = labels == label
+        if chosen.sum() < 2:
+            continue
+        own = original[chosen, label].detach().cpu().numpy(), support[chosen, label].detach().cpu().numpy()
+        correlations.append(spearmanr(*own).statistic)
+    return float(sum(correlations) / len(correlations)) if correlations else float("nan")

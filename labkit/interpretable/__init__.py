@@ -5,8 +5,10 @@ L = CE(f(X), T) + lambda * mean_i error(delta_i, delta'_i). One idea per module:
 :mod:`~labkit.interpretable.errors` (MAE, MSE, cosine, histogram intersection),
 :mod:`~labkit.interpretable.gradients` (both gradients from one forward pass),
 :mod:`~labkit.interpretable.loss`, :mod:`~labkit.interpretable.trainer` (seeded, resumable),
-:mod:`~labkit.interpretable.evaluate` (accuracy, CAM metrics, pointing game) and
-:mod:`~labkit.interpretable.experiments` (the deck's Tables 1-4 as CSV files).
+:mod:`~labkit.interpretable.evaluate` (accuracy, CAM metrics, pointing game, per image),
+:mod:`~labkit.interpretable.experiments` (the deck's Tables 1-4 as CSV files, with bootstrap intervals),
+:mod:`~labkit.interpretable.deck_tables` (the deck's own numbers) and
+:mod:`~labkit.interpretable.compare` (our tables' directions against the deck's, judged by the intervals).
 """
 
 from labkit.interpretable.errors import (

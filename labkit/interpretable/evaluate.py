@@ -23,7 +23,6 @@ from labkit.interpretable.data import Data
 from labkit.interpretable.errors import cosine_error
 from labkit.interpretable.gradients import gradient_pair
 from labkit.metrics import pointing_game
-from labkit.reference.training import accuracy
 
 #: The deck's methods (lab 4's table without LayerCAM); Axiom-CAM is XGrad-CAM (Fu et al., 2020).
 METHODS: dict[str, Callable[..., torch.Tensor]] = {
@@ -81,8 +80,3 @@ def mean_cosine_error(model: nn.Module, data: Data, n_images: int | None = None)
             pair = gradient_pair(model, data.preprocess(batch.to(device)), targets.to(device), create_graph=False)
             errors.append(cosine_error(pair.standard, pair.guided).detach().cpu())
     return torch.cat(errors).double().numpy()
-
-
-def accuracy_percent(model: nn.Module, data: Data) -> float:
-    """Top-1 accuracy on the test split, in percent."""
-    return 100 * accuracy(model, data.test.images, data.test.labels, preprocess=data.preprocess)

@@ -1,11 +1,11 @@
 """The deck's Tables 1-4 at small scale, with 95 % bootstrap intervals, as CSV files under
 ``assets/results/interpretable/``.
 
-    python -m labkit.interpretable.experiments errors --arch resnet18        # Tables 1-3
-    python -m labkit.interpretable.experiments lambdas --arch resnet18       # Table 4 (cosine error)
-    python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine   # Tables 1-2
+    python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1            # Tables 1-3
+    python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3        # Table 4 (cosine error)
+    python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine   # Tables 1-2, lambda 3
 
-(the deck's Tables 3 and 4 are ResNet-18's only). Every model is fine-tuned with the trainer's recipe
+(the deck's Tables 3 and 4 are ResNet-18's only; each architecture has its own lambda, as in the deck). Every model is fine-tuned with the trainer's recipe
 (default ``shapes``; see :mod:`labkit.interpretable.trainer`); runs are checkpointed under
 ``build/interpretable/runs/`` so an interrupted command resumes and ``lambdas`` reuses the
 models ``errors`` trained.
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--errors", choices=sorted(ERRORS), nargs="+", default=sorted(ERRORS), help="error functions (errors)"
     )
-    parser.add_argument("--lams", type=float, nargs="+", default=[10.0, 30.0, 100.0], help="cosine lambdas")
+    parser.add_argument("--lams", type=float, nargs="+", default=[1.0, 3.0], help="cosine lambdas")
     parser.add_argument("--images", type=int, default=200, help="test images every table is scored on")
     parser.add_argument("--pixels-per-step", type=int, default=32, help="insertion/deletion step")
     parser.add_argument("--device", default=None)
