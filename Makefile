@@ -64,11 +64,10 @@ bench: $(STAMP)
 results: $(STAMP)
 	$(BIN)/python -m labkit.experiments.grad_cam_table --images 12 --steps 50
 	$(BIN)/python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine --images 200
-	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 --images 200 --no-ship
+	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 --methods Grad-CAM Grad-CAM++ Axiom-CAM --images 200 --no-ship
 	$(BIN)/python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3 --images 200
 	$(BIN)/python -m labkit.gad.experiments run --images 256 --save-models
 	$(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --fraction 0.1
-	$(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --procedure half
 
 ## Re-train the small reference classifiers of assets/models/ (the commands their records name).
 reference-models: $(STAMP)

@@ -1,11 +1,16 @@
 """The deck's Tables 1-4 at small scale, with 95 % bootstrap intervals, as CSV files under
 ``assets/results/interpretable/``.
 
-    python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1            # Tables 1-3
+    python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 \
+        --methods Grad-CAM Grad-CAM++ Axiom-CAM                                         # Tables 1-3
     python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3        # Table 4 (cosine error)
     python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine   # Tables 1-2, lambda 3
 
-(the deck's Tables 3 and 4 are ResNet-18's only; each architecture has its own lambda, as in the deck). Every model is fine-tuned with the trainer's recipe
+(the deck's Tables 3 and 4 are ResNet-18's only; each architecture has its own lambda, as in the deck).
+Score-CAM and Ablation-CAM run one forward pass per channel of the CAM layer: 96 for MobileNet-V2,
+256 for ResNet-18, whose forward pass is also about five times dearer, so on a CPU ResNet-18's
+Table 2 leaves them out (with them, the evaluation had not finished after 15 minutes on two
+cores); ``--methods`` with all five on a GPU. Every model is fine-tuned with the trainer's recipe
 (default ``shapes``; see :mod:`labkit.interpretable.trainer`); runs are checkpointed under
 ``build/interpretable/runs/`` so an interrupted command resumes and ``lambdas`` reuses the
 models ``errors`` trained.
@@ -67,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--errors", choices=sorted(ERRORS), nargs="+", default=sorted(ERRORS), help="error functions (errors)"
+    )
+    parser.add_argument(
+        "--methods", choices=list(METHODS), nargs="+", default=list(METHODS), help="CAM methods of Table 2 (errors)"
     )
     parser.add_argument("--lams", type=float, nargs="+", default=[1.0, 3.0], help="cosine lambdas")
     parser.add_argument("--images", type=int, default=200, help="test images every table is scored on")
@@ -214,7 +222,7 @@ def errors(experiment: Experiment) -> None:
     methods = pd.DataFrame(
         [
             {"METHOD": method, "ERROR": label, **experiment.row(runs[key], method)}
-            for method in METHODS
+            for method in experiment.args.methods
             for label, key in (("Baseline", "Baseline"), ("Ours (cosine)", "cosine"))
         ]
     )
