@@ -85,6 +85,6 @@ def test_frozen_batchnorm_keeps_the_running_statistics_and_each_images_gradient_
 def test_the_optimizer_is_the_configured_one():
     model = torch.nn.Linear(2, 2)
     assert isinstance(make_optimizer(model, config(optimizer="adam")), torch.optim.Adam)
-    assert isinstance(make_optimizer(model, config()), torch.optim.SGD)
+    assert isinstance(make_optimizer(model, config(optimizer="sgd")), torch.optim.SGD)
     with pytest.raises(ValueError, match="Unknown optimizer"):
         config(optimizer="lbfgs")
