@@ -66,15 +66,19 @@ results: $(STAMP)
 	$(BIN)/python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine --images 200
 	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 --methods Grad-CAM Grad-CAM++ Axiom-CAM --images 200 --no-ship
 	$(BIN)/python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3 --images 200
-	$(BIN)/python -m labkit.gad.experiments run --images 256 --save-models
-	$(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --fraction 0.1
+	for model in shapes_mobilenet_v2 shapes_resnet18; do for procedure in intersection half; do \
+	  $(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --model $$model --procedure $$procedure \
+	  || exit 1; done; done
 
-## Re-train the small reference classifiers of assets/models/ (the commands their records name).
+## Re-train the small reference classifiers of assets/models/ and GAD's support models of assets/models/gad/
+## (the commands their records name).
 reference-models: $(STAMP)
 	$(BIN)/python -m labkit.reference.train --arch resnet18 --train-size 6000 --epochs 4 --batch-size 32 --lr 2e-3
 	$(BIN)/python -m labkit.reference.train --arch mobilenet_v2 --train-size 6000 --epochs 10 --batch-size 32 --lr 2e-3
 	$(BIN)/python -m labkit.reference.train --arch mobilenet_v2 --shortcut --train-size 6000 --epochs 4 \
 	  --batch-size 32 --lr 2e-3
+	$(BIN)/python -m labkit.gad.experiments train --model shapes_mobilenet_v2
+	$(BIN)/python -m labkit.gad.experiments train --model shapes_resnet18
 
 clean:
 	rm -rf $(VENV)

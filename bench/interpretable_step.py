@@ -21,7 +21,7 @@ import torch
 from bench.timing import wall_time
 from labkit.device import default_device
 from labkit.interpretable.loss import interpretable_gradient_loss
-from labkit.interpretable.trainer import TrainConfig, set_training_mode
+from labkit.interpretable.trainer import set_training_mode
 from labkit.reference.architectures import ARCHITECTURES
 
 
@@ -31,7 +31,7 @@ def step_seconds(
     """Median seconds of one training step of ``arch`` with weight ``lam`` on the error (0: plain CE)."""
     torch.manual_seed(0)
     model = ARCHITECTURES[arch][0](100).to(device)
-    set_training_mode(model, TrainConfig(arch=arch, frozen_batchnorm=frozen_batchnorm))
+    set_training_mode(model, frozen_batchnorm)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     inputs = torch.randn(batch_size, 3, 32, 32, device=device)
     targets = torch.randint(0, 100, (batch_size,), device=device)

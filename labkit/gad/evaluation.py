@@ -12,16 +12,21 @@ with a the explained output and N_a the ORIGINAL model's raw output (logit). Wit
 M_GAD lies inside M_orig; with ``half`` (GAD's own map) it need not. An empty
 supplementary region (GAD kept the whole hull) gives RS(Sup.) = NaN; an empty GAD
 selection gives an empty hull, RC = 0 and RS(GAD) = NaN.
+
+:func:`hulls_by_method` scores every method on a few images (the paper's Figures 4 and 6), and
+:func:`least_activated` picks the images Figure 6 shows: those each class's own output rates lowest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from labkit.gad.maps import GADMaps
+from labkit.gad.maps import METHODS, GADMaps, gad, method_options
+from labkit.gad.support import SupportModel
 from labkit.metrics.hull import Hulls, convex_hulls, sensitivity_ratio
 
 
@@ -62,3 +67,40 @@ def gad_scores(model: nn.Module, inputs: torch.Tensor, result: GADMaps) -> GADSc
         original.masks.cpu(),
         selected.masks.cpu(),
     )
+
+
+def hulls_by_method(
+    model: nn.Module,
+    supports: Sequence[SupportModel],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    methods: Sequence[str] = tuple(METHODS),
+    ig_steps: int = 16,
+    **rule,
+) -> dict[str, tuple[GADMaps, GADScores]]:
+    """GAD's maps and scores of each method of :data:`METHODS` (by abbreviation) for ``inputs`` and ``targets``;
+    ``rule`` (``fraction``, ``threshold``, ``procedure``, ``agreement``) goes to :func:`labkit.gad.gad`."""
+    models, alphas = [s.model for s in supports], [s.alpha for s in supports]
+    results = {}
+    for name in methods:
+        options = method_options(name, ig_steps)
+        result = gad(METHODS[name], model, models, inputs, targets, alphas=alphas, **rule, **options)
+        results[name] = (result, gad_scores(model, inputs, result))
+    return results
+
+
+def least_activated(logits: torch.Tensor, labels: torch.Tensor, per_class: int = 2) -> torch.Tensor:
+    """Indices of the ``per_class`` images of each class (in class order) whose own-class output in ``logits``
+    (N, K) is lowest, least activated first: the images the paper's Figure 6 explains."""
+    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
+        shapes = f"{tuple(logits.shape)} and {tuple(labels.shape)}"
+        raise ValueError(f"Expected (N, K) logits and (N,) labels, got {shapes}.")
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}.")
+    own = logits.gather(1, labels[:, None].long())[:, 0]
+    chosen = []
+    for label in labels.unique(sorted=True):
+        members = (labels == label).nonzero()[:, 0]
+        chosen.append(members[own[members].argsort()[:per_class]])
+    return torch.cat(chosen)

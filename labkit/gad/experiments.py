@@ -6,6 +6,8 @@
     python -m labkit.gad.experiments run --dataset pets --train-images 2000 --images 512  # online, GPU
     python -m labkit.gad.experiments run --load-models --fraction 0.1   # the shipped support models, top 10 %
     python -m labkit.gad.experiments run --load-models --procedure half   # the paper's procedure (GAD's own map)
+    python -m labkit.gad.experiments run --load-models --threshold 0.1   # Figure 4: pixels above 10 % of the max
+    python -m labkit.gad.experiments train --model shapes_resnet18       # only train and store the support models
 
 ``run`` trains the support models (alpha 2, 4, 6, 8; MSE, Adam 4e-5) on the training
 images, explains test images balanced over the two classes for BOTH outputs with the five
@@ -13,16 +15,18 @@ methods (S, D, GxI, GB, IG) and every model, keeps GAD's pixels (``--procedure``
 ``intersection``, the top half in all maps; ``half``, the top half of GAD's own map, see
 :mod:`labkit.gad.maps`), and scores RC and RS. It writes ``assets/results/gad/<name>_per_image.csv``,
 ``<name>_table1.csv``, ``<name>_table2.csv`` and ``<name>.json`` (the command, its
-settings, the losses, the time), where ``<name>`` is the dataset, followed by
-``_top<percent>`` for a ``--fraction`` other than one half and ``_half`` for the ``half``
-procedure. ``--save-models`` stores the support models in ``assets/models/gad/``; ``--load-models``
-uses those instead of training.
+settings, the losses, the time), where ``<name>`` (:func:`results_name`) is the dataset, then
+the architecture for a ``--model`` other than the default (``shapes_resnet18``), ``_top<percent>``
+for a ``--fraction`` other than one half or ``_thr<percent>`` for a ``--threshold``, and ``_half``
+for the ``half`` procedure. ``train`` only trains the support models and stores them
+in ``assets/models/gad/`` (``--models-dir``); ``run --load-models`` uses those instead of training.
 The paper used 512 images per dataset and 10 epochs on several thousand training images;
 the recorded shapes run is smaller (see its JSON).
 
 Datasets: ``shapes`` is the two-class ground-truth subset (``labkit.data.gad_dataset``,
-circle vs triangle, 32 px) explained by the shipped ``shapes_mobilenet_v2`` restricted to
-those two outputs; ``pets`` is Oxford-IIIT Pet cats vs dogs (``labkit.data.oxford_pets``,
+circle vs triangle, 32 px) explained by a shipped shapes classifier (``--model``:
+``shapes_mobilenet_v2``, the default, or ``shapes_resnet18``, the paper's second architecture)
+restricted to those two outputs; ``pets`` is Oxford-IIIT Pet cats vs dogs (``labkit.data.oxford_pets``,
 downloaded once) explained by torchvision's ImageNet ResNet-18 with its cat and dog classes
 merged (``labkit.gad.two_class.pets_classifier``); pets needs the network the first time.
 """
@@ -46,8 +50,8 @@ from tqdm.auto import tqdm
 from labkit.data.dataset import gad_dataset
 from labkit.data.real import oxford_pets
 from labkit.gad.checkpoints import SUPPORT_DIR, load_support_models, save_support_models
-from labkit.gad.evaluation import gad_scores
-from labkit.gad.maps import METHODS, PROCEDURES, gad
+from labkit.gad.evaluation import hulls_by_method
+from labkit.gad.maps import METHODS, PROCEDURES
 from labkit.gad.support import ALPHAS, SupportModel, train_support_models
 from labkit.gad.tables import table1, table2
 from labkit.gad.two_class import GAD_MODEL, pets_classifier, two_class_classifier
@@ -58,11 +62,8 @@ from labkit.paths import RESULTS
 #: Where the recorded results live (``assets/results/gad``).
 RESULTS_DIR = RESULTS / "gad"
 DATASETS = ("shapes", "pets")
-
-
-def method_options(name: str, ig_steps: int) -> dict:
-    """Extra options of a method in the experiments (IG's number of steps)."""
-    return {"n_steps": ig_steps} if name == "IG" else {}
+#: The shipped shapes classifiers GAD can explain on the shapes pair (the default first).
+SHAPES_MODELS = (GAD_MODEL, "shapes_resnet18")
 
 
 def evaluate(
@@ -73,27 +74,28 @@ def evaluate(
     *,
     methods: Sequence[str] = tuple(METHODS),
     ig_steps: int = 16,
-    fraction: float = GAD_FRACTION,
+    fraction: float | None = GAD_FRACTION,
+    threshold: float | None = None,
     procedure: str = "intersection",
     batch_size: int = 32,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Per-image results (:data:`labkit.gad.tables.COLUMNS`) for every method and both outputs.
 
-    ``fraction`` is the share of most important pixels kept in each map (the paper: one half).
+    ``fraction`` is the share of most important pixels kept in each map (the paper: one half);
+    with ``threshold`` the pixels reaching that share of the map's maximum are kept instead
+    (the paper's Figure 4: 0.1).
     """
+    rule = {"threshold": threshold} if threshold is not None else {"fraction": fraction}
     rows = []
-    models = [s.model for s in supports]
-    alphas = [s.alpha for s in supports]
     jobs = [(m, t, s) for m in methods for t in (0, 1) for s in range(0, len(inputs), batch_size)]
     for method, target, start in tqdm(jobs, desc="GAD maps", disable=not progress):
         x = inputs[start : start + batch_size]
         targets = torch.full((len(x),), target, dtype=torch.long)
-        options = method_options(method, ig_steps)
-        result = gad(
-            METHODS[method], model, models, x, targets, alphas=alphas, fraction=fraction, procedure=procedure, **options
+        scored = hulls_by_method(
+            model, supports, x, targets, methods=(method,), ig_steps=ig_steps, procedure=procedure, **rule
         )
-        scores = gad_scores(model, x, result)
+        scores = scored[method][1]
         for i in range(len(x)):
             rows.append(
                 {
@@ -126,14 +128,19 @@ def _balanced(dataset, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack(images), torch.tensor(labels)
 
 
-def load_data(dataset: str, n_train: int, n_test: int, seed: int) -> tuple[Classifier, dict]:
-    """The two-class model and {"train": (images, labels), "test": (images, labels)} of ``dataset``."""
+def load_data(dataset: str, n_train: int, n_test: int, seed: int, model: str = GAD_MODEL) -> tuple[Classifier, dict]:
+    """The two-class model and {"train": (images, labels), "test": (images, labels)} of ``dataset``
+    (``model``: which shipped shapes classifier explains ``shapes``)."""
     if dataset == "shapes":
-        classifier = two_class_classifier(GAD_MODEL)
+        if model not in SHAPES_MODELS:
+            raise ValueError(f"model must be one of {SHAPES_MODELS} for the shapes pair, got {model!r}.")
+        classifier = two_class_classifier(model)
         train = gad_dataset("train", n=n_train, seed=seed)
         test = gad_dataset("test", n=n_test, seed=seed)
         return classifier, {"train": (train.images, train.labels), "test": (test.images, test.labels)}
     if dataset == "pets":
+        if model != GAD_MODEL:
+            raise ValueError("model chooses a shapes classifier; cats vs dogs is explained by ImageNet's ResNet-18.")
         try:
             classifier = pets_classifier()
             train, test = oxford_pets("trainval", download=True), oxford_pets("test", download=True)
@@ -146,10 +153,22 @@ def load_data(dataset: str, n_train: int, n_test: int, seed: int) -> tuple[Class
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}.")
 
 
-def results_name(dataset: str, fraction: float = GAD_FRACTION, procedure: str = "intersection") -> str:
-    """``<dataset>`` for the top half, ``<dataset>_top<percent>`` for another fraction; ``_half`` added
-    for the ``half`` procedure."""
-    name = dataset if fraction == GAD_FRACTION else f"{dataset}_top{round(100 * fraction)}"
+def results_name(
+    dataset: str,
+    fraction: float = GAD_FRACTION,
+    procedure: str = "intersection",
+    *,
+    threshold: float | None = None,
+    model: str = GAD_MODEL,
+) -> str:
+    """``<dataset>`` for the default model, the top half and the intersection; then ``_<arch>`` for
+    another shapes model, ``_top<percent>`` for another fraction or ``_thr<percent>`` for a
+    threshold, and ``_half`` for the ``half`` procedure."""
+    name = dataset if model == GAD_MODEL else f"{dataset}_{model.removeprefix('shapes_')}"
+    if threshold is not None:
+        name += f"_thr{round(100 * threshold)}"
+    elif fraction != GAD_FRACTION:
+        name += f"_top{round(100 * fraction)}"
     return name if procedure == "intersection" else f"{name}_{procedure}"
 
 
@@ -163,27 +182,55 @@ def model_name(classifier: Classifier) -> str:
     return classifier.name.split("[")[0]
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command that ``args`` came from, as a user would type it."""
+    return "python -m labkit.gad.experiments " + shlex.join(args.argv)
+
+
+def support_models(args: argparse.Namespace, classifier: Classifier, data: dict) -> list[SupportModel]:
+    """The stored support models of ``classifier`` (``--load-models``), or new ones trained on ``data["train"]``."""
+    if args.load_models:
+        return load_support_models(classifier.model, model_name(classifier), args.models_dir)
+    device = classifier.device
+    return train_support_models(
+        classifier.model,
+        classifier.preprocess(data["train"][0].to(device)),
+        data["train"][1].to(device),
+        alphas=args.alphas,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+
+
+def train(args: argparse.Namespace) -> list[SupportModel]:
+    """Train the support models and store them (``--models-dir``) with the command; explain nothing."""
+    torch.manual_seed(args.seed)
+    classifier, data = load_data(args.dataset, args.train_images, args.images, args.seed, args.model)
+    supports = support_models(args, classifier, data)
+    record = {
+        "command": command_line(args),
+        "model": classifier.name,
+        "train_images": args.train_images,
+        "epochs": args.epochs,
+        "lr": 4e-5,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+    }
+    path = save_support_models(supports, classifier.model, model_name(classifier), record, args.models_dir)
+    print(f"Support models of {classifier.name} (alphas {[s.alpha for s in supports]}) stored with {path}")
+    return supports
+
+
 def run(args: argparse.Namespace) -> pd.DataFrame:
-    """Train the support models, explain the test images, write the CSVs and the record."""
+    """Train (or load) the support models, explain the test images, write the CSVs and the record."""
     torch.manual_seed(args.seed)
     start = time.perf_counter()
-    classifier, data = load_data(args.dataset, args.train_images, args.images, args.seed)
+    classifier, data = load_data(args.dataset, args.train_images, args.images, args.seed, args.model)
     model = classifier.model
     device = classifier.device
-    train_inputs = classifier.preprocess(data["train"][0].to(device))
     test_inputs = classifier.preprocess(data["test"][0].to(device))
-    if args.load_models:
-        supports = load_support_models(model, model_name(classifier))
-    else:
-        supports = train_support_models(
-            model,
-            train_inputs,
-            data["train"][1].to(device),
-            alphas=args.alphas,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            seed=args.seed,
-        )
+    supports = support_models(args, classifier, data)
     with torch.no_grad():
         accuracy = float((model(test_inputs).argmax(1).cpu() == data["test"][1]).float().mean())
     trained = time.perf_counter() - start
@@ -194,9 +241,10 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         data["test"][1],
         ig_steps=args.ig_steps,
         fraction=args.fraction,
+        threshold=args.threshold,
         procedure=args.procedure,
     )
-    command = "python -m labkit.gad.experiments " + shlex.join(sys.argv[1:])
+    command = command_line(args)
     record = {
         "command": command,
         "dataset": args.dataset,
@@ -209,7 +257,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "lr": 4e-5,
         "batch_size": args.batch_size,
         "ig_steps": args.ig_steps,
-        "fraction": args.fraction,
+        "fraction": None if args.threshold is not None else args.fraction,
+        "threshold": args.threshold,
         "procedure": args.procedure,
         "support_models": f"loaded from {SUPPORT_DIR.name}/" if args.load_models else "trained by this command",
         "seed": args.seed,
@@ -220,9 +269,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "device": f"{device} ({platform.machine()})",
         "torch_threads": torch.get_num_threads(),
     }
-    write(results, record, results_name(args.dataset, args.fraction, args.procedure), Path(args.out))
-    if args.save_models and not args.load_models:
-        save_support_models(supports, model_name(classifier), {"command": command, **record}, SUPPORT_DIR)
+    name = results_name(args.dataset, args.fraction, args.procedure, threshold=args.threshold, model=args.model)
+    write(results, record, name, Path(args.out))
     return results
 
 
@@ -241,14 +289,18 @@ def load_results(
     directory: str | Path = RESULTS_DIR,
     fraction: float = GAD_FRACTION,
     procedure: str = "intersection",
+    *,
+    threshold: float | None = None,
+    model: str = GAD_MODEL,
 ) -> tuple[pd.DataFrame, dict]:
-    """The recorded per-image results of ``dataset`` (top ``fraction`` pixels, ``procedure``) and their
-    record (command, time)."""
-    paths = _paths(results_name(dataset, fraction, procedure), Path(directory))
+    """The recorded per-image results of ``dataset`` explained by ``model`` (top ``fraction`` pixels or
+    those above ``threshold``, ``procedure``) and their record (command, time)."""
+    paths = _paths(results_name(dataset, fraction, procedure, threshold=threshold, model=model), Path(directory))
     if not paths["per_image"].is_file():
+        rule = f"--threshold {threshold}" if threshold is not None else f"--fraction {fraction}"
         raise FileNotFoundError(
-            f"No recorded GAD results for {dataset!r} (fraction {fraction}, procedure {procedure}) in {directory}. "
-            f"Make them with `python -m labkit.gad.experiments run --dataset {dataset} --fraction {fraction} "
+            f"No recorded GAD results for {dataset!r} ({model}, {rule}, procedure {procedure}) in {directory}. "
+            f"Make them with `python -m labkit.gad.experiments run --dataset {dataset} --model {model} {rule} "
             f"--procedure {procedure} --load-models`."
         )
     return pd.read_csv(paths["per_image"]), json.loads(paths["record"].read_text())
@@ -256,8 +308,9 @@ def load_results(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m labkit.gad.experiments", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("run", "table1", "table2"))
+    parser.add_argument("command", choices=("run", "train", "table1", "table2"))
     parser.add_argument("--dataset", choices=DATASETS, default="shapes")
+    parser.add_argument("--model", choices=SHAPES_MODELS, default=GAD_MODEL, help="the shapes classifier explained")
     parser.add_argument("--train-images", type=int, default=512, help="training images for the support models")
     parser.add_argument("--images", type=int, default=128, help="test images explained (half per class)")
     parser.add_argument("--epochs", type=int, default=10)
@@ -265,16 +318,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--ig-steps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fraction", type=float, default=GAD_FRACTION, help="share of important pixels per map")
+    rule = parser.add_mutually_exclusive_group()
+    rule.add_argument("--fraction", type=float, default=GAD_FRACTION, help="share of important pixels per map")
+    rule.add_argument("--threshold", type=float, default=None, help="keep pixels above this share of the max")
     parser.add_argument("--procedure", choices=PROCEDURES, default="intersection", help="how GAD's pixels are chosen")
-    parser.add_argument("--save-models", action="store_true", help="store the support models in assets/models/gad")
     parser.add_argument("--load-models", action="store_true", help="use the stored support models, do not train")
+    parser.add_argument("--models-dir", default=str(SUPPORT_DIR), help="where support models are stored")
     parser.add_argument("--out", default=str(RESULTS_DIR))
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
+    if args.command == "train":
+        train(args)
+        return
     if args.command == "run":
         results = run(args)
     else:
-        results, _record = load_results(args.dataset, args.out, args.fraction, args.procedure)
+        results, _record = load_results(
+            args.dataset, args.out, args.fraction, args.procedure, threshold=args.threshold, model=args.model
+        )
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         if args.command in ("run", "table1"):
             print("Table 1: images where GAD's hull is smaller (GAD a) or not (Orig. a)\n", table1(results))

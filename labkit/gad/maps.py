@@ -47,6 +47,11 @@ METHODS: dict[str, Method] = {
 }
 
 
+def method_options(name: str, ig_steps: int = 16) -> dict:
+    """Extra options of a method of :data:`METHODS` (IG's number of steps)."""
+    return {"n_steps": ig_steps} if name == "IG" else {}
+
+
 #: How GAD's pixels are chosen: in every model's important set, or the important set of GAD's own map.
 PROCEDURES = ("intersection", "half")
 

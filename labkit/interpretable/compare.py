@@ -14,16 +14,13 @@ import json
 import pandas as pd
 
 from labkit.interpretable.deck_tables import METRICS
-from labkit.paths import RESULTS
-
-#: Where :mod:`labkit.interpretable.experiments` writes (``assets/results/interpretable``).
-RECORDED = RESULTS / "interpretable"
+from labkit.interpretable.experiments import RESULTS_DIR
 
 
 def recorded(name: str, arch: str | None = None) -> tuple[pd.DataFrame, dict]:
     """A recorded table (``<name>_<arch>.csv``, or ``<name>.csv`` without ``arch``) and its side JSON (if any)."""
     stem = f"{name}_{arch}" if arch else name
-    path = RECORDED / f"{stem}.csv"
+    path = RESULTS_DIR / f"{stem}.csv"
     if not path.is_file():
         raise FileNotFoundError(f"No recorded table {path}; `make results` makes it (see its JSON for the command).")
     side = path.with_suffix(".json")

@@ -5,8 +5,9 @@ respect to the weights (double backpropagation). PyTorch differentiates a convol
 backward with ``_convolution_double_backward``, which on a CPU runs one convolution per
 group when ``groups > 1``: a depthwise layer of C channels becomes C tiny convolutions, and
 MobileNet-V2's regularised step cost 5.8 plain steps (``python -m bench.interpretable_step``,
-batch 32 at 32 px, 2 CPU cores); with this module 4.0 (the rest is mostly the double backward
-of its 52 batch-norm layers in train mode, about a quarter of the step).
+batch 32 at 32 px, 2 CPU cores); with this module 3.6-3.9 with BatchNorm in training mode (the
+rest is mostly the double backward of its 52 batch-norm layers, about a quarter of the step)
+and 3.1-3.3 with BatchNorm frozen, as the shapes recipe trains (ResNet-18: 2.0-2.8 and 2.3-2.4).
 
 :class:`GroupedConv2d` computes the same forward, ``conv2d(x, w, b)``, and writes its backward
 with ordinary differentiable operations:

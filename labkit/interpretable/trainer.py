@@ -165,11 +165,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def set_training_mode(model: nn.Module, config: TrainConfig) -> None:
+def set_training_mode(model: nn.Module, frozen_batchnorm: bool) -> None:
     """``model.train()``; with ``frozen_batchnorm`` the BatchNorm layers stay in eval mode (running statistics,
     an affine map): each image's gradient is then its own, as at test time, and not mixed with the batch's."""
     model.train()
-    if config.frozen_batchnorm:
+    if frozen_batchnorm:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
@@ -286,7 +286,7 @@ def _train_epoch(
     desc: str,
 ) -> dict[str, float]:
     """One pass over the shuffled training set; the mean loss, CE and error per image."""
-    set_training_mode(model, config)
+    set_training_mode(model, config.frozen_batchnorm)
     totals = torch.zeros(3, device=device)
     batches = torch.randperm(len(data.train), generator=generator).split(config.batch_size)
     bar = tqdm(batches, desc=desc, disable=not progress, leave=False)

@@ -1,12 +1,16 @@
 import math
 
+import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 import torch
 
 from labkit.attribution import saliency
 from labkit.gad import gad, gad_scores, mask_hulls, train_support_models
+from labkit.gad.evaluation import hulls_by_method, least_activated
 from labkit.gad.tables import table1, table2
 from labkit.metrics import sensitivity_ratio
+from labkit.viz.hulls import show_hull_grid
 
 
 def test_mask_hulls_fill_and_keep_empty_masks_empty():
@@ -54,3 +58,31 @@ def test_tables_by_hand():
     assert two.loc["GAD 1"].tolist() == [200.0, 200.0]
     assert two.loc["Sup. 1"].tolist() == [50.0, 200.0]  # NaN (empty region) left out
     assert two.loc["Sup. 2"].tolist() == [200.0, 0.0]
+
+
+def test_least_activated_picks_the_lowest_own_output_of_each_class():
+    logits = torch.tensor([[5.0, 0.0], [1.0, 0.0], [0.0, 3.0], [3.0, 0.0], [0.0, -2.0], [0.0, 9.0]])
+    labels = torch.tensor([0, 0, 1, 0, 1, 1])
+    assert least_activated(logits, labels, per_class=2).tolist() == [1, 3, 4, 2]
+    assert least_activated(logits, labels, per_class=1).tolist() == [1, 4]
+    with pytest.raises(ValueError, match=r"\(N, K\) logits"):
+        least_activated(logits[:, 0], labels)
+    with pytest.raises(ValueError, match="per_class"):
+        least_activated(logits, labels, per_class=0)
+
+
+def test_hulls_by_method_passes_the_rule_to_gad(two_class_model, small_batch):
+    inputs, labels = small_batch
+    supports = train_support_models(two_class_model, inputs, labels, alphas=(3.0,), epochs=1, progress=False)
+    rule = {"threshold": 0.1, "procedure": "half"}
+    results = hulls_by_method(
+        two_class_model, supports, inputs[:3], labels[:3], methods=("S", "IG"), ig_steps=2, **rule
+    )
+    assert list(results) == ["S", "IG"]
+    maps, scores = results["S"]
+    expected = gad(saliency, two_class_model, [supports[0].model], inputs[:3], labels[:3], alphas=[3.0], **rule)
+    assert torch.equal(maps.mask, expected.mask) and maps.procedure == "half"
+    assert scores.complexity_ratio.shape == (3,)
+    figure = show_hull_grid(inputs[:3], results, column_titles=["a", "b", "c"])
+    assert len(figure.axes) == 2 * 3 and figure.axes[0].get_title().startswith("a\nS: RC=")
+    plt.close(figure)

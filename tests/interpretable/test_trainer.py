@@ -73,7 +73,7 @@ def test_frozen_batchnorm_keeps_the_running_statistics_and_each_images_gradient_
     for name, value in train_result.model.state_dict().items():
         if "running" in name:
             assert torch.equal(value, statistics[name]), f"{name} changed although BatchNorm is frozen"
-    set_training_mode(model, frozen)
+    set_training_mode(model, frozen.frozen_batchnorm)
     assert model.training and not model.bn1.training and model.fc.training
     images = tiny_data.train.images[:4].requires_grad_()
     model(images)[:, 0].sum().backward()
