@@ -8,7 +8,7 @@ change of each floating-point tensor is stored as int8 with one scale per tensor
     scale = max |delta| / 127,
 
 an error of at most scale / 2 per weight (about 2e-5; float16 weights err by about as much), in
-a compressed ``<name>_alpha<k>.npz`` (a third of the float16 weights' size). Tensors that are
+an LZMA-compressed ``<name>_alpha<k>.npz`` (:func:`write_npz`; a third of the float16 weights' size). Tensors that are
 not floating point (BatchNorm's batch counters) are stored as they are. ``<name>.json``
 records the command that trained them, the alphas, the losses, and a fingerprint of the
 original's weights: the changes only make sense added to the same original, so loading them
@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,15 @@ def quantised_change(support: nn.Module, original: nn.Module) -> dict[str, np.nd
     return arrays
 
 
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` with LZMA instead of deflate (about 9 % smaller on these int8 changes); ``np.load``
+    reads it as any ``.npz``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_LZMA) as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w") as file:
+                np.lib.format.write_array(file, np.asanyarray(value), allow_pickle=False)
+
+
 def restored(original: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
     """A copy of ``original`` with the stored changes added (the inverse of :func:`quantised_change`)."""
     copied = copy.deepcopy(original).cpu()
@@ -85,7 +95,7 @@ def save_support_models(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for support in supports:
-        np.savez_compressed(_path(directory, name, support.alpha), **quantised_change(support.model, original))
+        write_npz(_path(directory, name, support.alpha), quantised_change(support.model, original))
     record = {
         **record,
         "original_fingerprint": fingerprint(original),
