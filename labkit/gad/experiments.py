@@ -245,6 +245,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         procedure=args.procedure,
     )
     command = command_line(args)
+    origin = f"loaded from {Path(args.models_dir).name}/" if args.load_models else "trained by this command"
     record = {
         "command": command,
         "dataset": args.dataset,
@@ -260,7 +261,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         "fraction": None if args.threshold is not None else args.fraction,
         "threshold": args.threshold,
         "procedure": args.procedure,
-        "support_models": f"loaded from {SUPPORT_DIR.name}/" if args.load_models else "trained by this command",
+        "support_models": origin,
         "seed": args.seed,
         "original_test_accuracy": round(accuracy, 4),
         "support_losses": {f"{s.alpha:g}": [round(x, 4) for x in s.losses] for s in supports},
