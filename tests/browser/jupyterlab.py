@@ -19,6 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOKEN = "course-browser-test"
@@ -122,18 +125,50 @@ def start_server(scratch: Path) -> Server:
     raise RuntimeError(f"JupyterLab did not answer in 2 minutes:\n{log.read_text()}")
 
 
-# JavaScript run in the page; `window.jupyterapp` is JupyterLab's application.
-PANEL = "window.jupyterapp.shell.currentWidget"
+# JavaScript run in the page; `window.jupyterapp` is JupyterLab's application. Every predicate a test waits on
+# reads JupyterLab's objects with optional chaining: while the page loads, the application, its shell or the
+# notebook's session may not exist yet, and a predicate that throws ends the wait instead of polling again.
+PANEL = "window.jupyterapp?.shell?.currentWidget"
 KERNEL_IDLE = f"""() => {{
   const panel = {PANEL};
   // the landing page (a Markdown document) may still be the current widget: it has no sessionContext
-  return !!(panel && panel.content && panel.context && panel.context.isReady && panel.sessionContext &&
-            panel.sessionContext.session && panel.sessionContext.session.kernel &&
-            panel.sessionContext.session.kernel.status === 'idle');
+  return !!(panel?.content?.model && panel.context?.isReady &&
+            panel.sessionContext?.session?.kernel?.status === 'idle');
 }}"""
+# What the page showed when a wait timed out: the current tab, its kernel, the last status line of a figure.
+PAGE_STATE = f"""() => {{
+  const panel = {PANEL};
+  const statuses = Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .labkit-status'),
+                              s => s.textContent);
+  return {{application: !!window.jupyterapp, tab: panel?.title?.label ?? null,
+          kernel: panel?.sessionContext?.session?.kernel?.status ?? null, last_status: statuses.at(-1) ?? null}};
+}}"""
+
+
+def wait_for(page, predicate: str, what: str, *, where: str, timeout_s: float, arg=None, polling="raf", status=None):
+    """``page.wait_for_function(predicate)``; on a timeout, an AssertionError that says what was awaited, where
+    (the lab), the page's state, the last status line (``status()``, or the page's) and a screenshot's path."""
+    try:
+        return page.wait_for_function(predicate, arg=arg, timeout=timeout_s * 1000, polling=polling)
+    except PlaywrightTimeoutError:
+        shot = SHOTS / "timeouts" / f"{where.replace('/', '_')}-{time.strftime('%H%M%S')}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=shot)
+            state = page.evaluate(PAGE_STATE)
+            if status is not None:
+                state["last_status"] = status()
+        except PlaywrightError as error:  # the page itself is gone
+            state = f"unreadable ({error})"
+        raise AssertionError(
+            f"{where}: waited {timeout_s:g} s for {what}; the page: {state}; screenshot: {shot}"
+        ) from None
+
+
 RUN_ALL = "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')"
 CELL_REPORT = f"""() => {{
-  const cells = {PANEL}.content.model.cells;
+  const cells = {PANEL}?.content?.model?.cells;
+  if (!cells) return {{errors: ['no notebook is the current tab'], unrun: []}};
   const errors = [], unrun = [];
   for (let i = 0; i < cells.length; i++) {{
     const cell = cells.get(i);
@@ -144,8 +179,8 @@ CELL_REPORT = f"""() => {{
   }}
   return {{errors, unrun}};
 }}"""
-CELL_OUTPUTS = f"(i) => {PANEL}.content.model.cells.get(i).outputs.toJSON()"
-CELL_SOURCES = f"() => Array.from({PANEL}.content.model.cells, cell => cell.sharedModel.getSource())"
+CELL_OUTPUTS = f"(i) => {PANEL}?.content?.model?.cells?.get(i)?.outputs?.toJSON() ?? []"
+CELL_SOURCES = f"() => Array.from({PANEL}?.content?.model?.cells ?? [], cell => cell.sharedModel.getSource())"
 
 
 @dataclass
@@ -153,6 +188,7 @@ class Notebook:
     """One notebook open in a page, and the browser console's errors seen since it was opened."""
 
     page: object
+    path: str
     console_errors: list[str] = field(default_factory=list)
 
     def cells(self):
@@ -169,7 +205,14 @@ class Notebook:
         self.page.set_default_timeout(timeout_s * 1000)
         start = time.perf_counter()
         self.page.evaluate(RUN_ALL)
-        self.page.wait_for_function(KERNEL_IDLE, polling=200)
+        wait_for(
+            self.page,
+            KERNEL_IDLE,
+            "the kernel to be idle after Run All",
+            where=self.path,
+            timeout_s=timeout_s,
+            polling=200,
+        )
         self.page.set_default_timeout(60_000)
         return time.perf_counter() - start
 
@@ -182,25 +225,42 @@ class Notebook:
         self.page.keyboard.insert_text(text)
 
     def run_cell(self, index: int, timeout_s: float = 600) -> list[dict]:
-        """Run cell ``index`` with Shift+Enter and return its outputs once the kernel is idle again."""
+        """Run cell ``index`` with Shift+Enter and return its outputs once the kernel is idle again.
+
+        A cell run before already has an execution count: the run is over when the count is a new one."""
+        count = f"(i) => {PANEL}?.content?.model?.cells?.get(i)?.executionCount ?? null"
+        before = self.page.evaluate(count, index)
         self.cells().nth(index).locator(".jp-InputPrompt").click()
         self.page.keyboard.press("Shift+Enter")
-        self.page.wait_for_function(
-            f"(i) => {PANEL}.content.model.cells.get(i).executionCount !== null", arg=index, timeout=timeout_s * 1000
+        wait_for(
+            self.page,
+            f"([i, before]) => {{ const n = ({count})(i); return n !== null && n !== before; }}",
+            f"cell {index} to get a new execution count",
+            where=self.path,
+            timeout_s=timeout_s,
+            arg=[index, before],
+            polling=200,
         )
-        self.page.wait_for_function(KERNEL_IDLE, timeout=timeout_s * 1000)
+        wait_for(
+            self.page,
+            KERNEL_IDLE,
+            f"the kernel to be idle after cell {index}",
+            where=self.path,
+            timeout_s=timeout_s,
+            polling=200,
+        )
         return self.outputs(index)
 
 
 def open_notebook(context, server: Server, path: str) -> Notebook:
     """A new page on ``path`` (relative to the server's root), once its kernel is idle."""
     page = context.new_page()
-    notebook = Notebook(page)
+    notebook = Notebook(page, path)
     page.on("console", lambda message: message.type == "error" and notebook.console_errors.append(message.text))
     page.on("pageerror", lambda error: notebook.console_errors.append(f"page error: {error}"))
     page.set_default_timeout(60_000)
     # A workspace of its own: JupyterLab would otherwise reopen every notebook opened so far (one kernel
     # each: ten kernels starting at once lost a port race and killed lab 10's kernel).
     page.goto(server.url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{path}"))
-    page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=200)
+    wait_for(page, KERNEL_IDLE, "the notebook to open with an idle kernel", where=path, timeout_s=180, polling=200)
     return notebook
