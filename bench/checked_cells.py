@@ -19,7 +19,7 @@ Run it under the settings a student's or CI's machine may have, then compare::
 ``report`` prints one line per comparison: its worst ratio over the runs and the margin to the flip (a
 ``True`` needs ratio < 1: margin 1 / ratio; a ``False`` needs ratio > 1: margin = ratio), and per printed
 number the spread over the runs and its distance to the nearest rounding boundary. Text outputs that differ
-between runs are listed. Records go to build/checked_cells/NAME.json.
+between runs are listed. Records go to build/checked_cells/NAME.json (``--records`` for another folder).
 """
 
 from __future__ import annotations
@@ -134,9 +134,9 @@ def text_of(cell) -> str:
     return "".join(parts)
 
 
-def run(name: str, labs: list[str]) -> None:
-    RECORDS.mkdir(parents=True, exist_ok=True)
-    out = RECORDS / f"{name}.json"
+def run(name: str, labs: list[str], records: Path = RECORDS) -> None:
+    records.mkdir(parents=True, exist_ok=True)
+    out = records / f"{name}.json"
     results = json.loads(out.read_text()) if out.exists() else {}
     with tempfile.TemporaryDirectory() as scratch:
         for lab in labs:
@@ -175,8 +175,8 @@ def boundary_distance(value: float, spec: str) -> float:
     return abs(scaled - (math.floor(scaled) + 0.5)) / scale
 
 
-def report() -> None:
-    runs = {path.stem: json.loads(path.read_text()) for path in sorted(RECORDS.glob("*.json"))}
+def report(records: Path = RECORDS) -> None:
+    runs = {path.stem: json.loads(path.read_text()) for path in sorted(records.glob("*.json"))}
     print("runs:", ", ".join(runs))
     labs = sorted({lab for results in runs.values() for lab in results})
     for lab in labs:
@@ -228,12 +228,14 @@ def main() -> None:
     runner = commands.add_parser("run")
     runner.add_argument("--name", required=True)
     runner.add_argument("--labs", nargs="*", default=lab_names(ROOT / "solutions"))
-    commands.add_parser("report")
+    reporter = commands.add_parser("report")
+    for command in (runner, reporter):
+        command.add_argument("--records", type=Path, default=RECORDS, help="folder of the runs' records")
     args = parser.parse_args()
     if args.command == "run":
-        run(args.name, args.labs)
+        run(args.name, args.labs, args.records)
     else:
-        report()
+        report(args.records)
 
 
 if __name__ == "__main__":
