@@ -81,7 +81,9 @@ class BoundedExecute(Execute):
         if self._sandboxed:
             check_available()  # SandboxUnavailable: stop with the cause and the way to accept the risk
         elif unsandboxed_accepted():
-            self.log.warning("Grading WITHOUT the sandbox (%s=1): the student's code runs with your rights", UNSANDBOXED)
+            self.log.warning(
+                "Grading WITHOUT the sandbox (%s=1): the student's code runs with your rights", UNSANDBOXED
+            )
         self._to_run = cells_to_run(nb.cells) if self.skip_unneeded else set(range(len(nb.cells)))
         self._deadline = time.monotonic() + self.budget
         self._stopped: str | None = None

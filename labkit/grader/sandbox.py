@@ -331,9 +331,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         for key, value in self._environment.items():
             arguments += ["--setenv", key, value]
         launcher = str(Path(__file__).with_name("launch.py"))
-        return [*arguments, "--chdir", "/", "--", sys.executable, "-I", "-S", launcher, json.dumps(settings), "--"] + [
-            *kernel
-        ]
+        launch = [sys.executable, "-I", "-S", launcher, json.dumps(settings), "--"]
+        return [*arguments, "--chdir", "/", "--", *launch, *kernel]
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
