@@ -5,7 +5,8 @@ parallel, with a CSV of scores and integrity flags (:mod:`labkit.grader.classroo
 ``python -m labkit.course demo`` grades each lab's solution and blank release in a scratch course
 (``make grading-demo``). Both run every student kernel in the grading sandbox (:mod:`labkit.grader.sandbox`)
 and stop where it cannot start, unless ``--unsandboxed`` accepts the risk. The test suite's nbgrader round
-trips use the functions below. The course layout is the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader source) and ``notebooks/NN_name/*.ipynb`` (release).
+trips use the functions below. The course layout is the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader
+source) and ``notebooks/NN_name/*.ipynb`` (release).
 """
 
 from __future__ import annotations
