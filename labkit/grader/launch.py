@@ -5,12 +5,13 @@ bubblewrap, by path, so that it imports nothing but the standard library (no sit
 order, it
 
 1. sets the resource limits (address space, processes, file size, no core files), which its children inherit;
-2. makes the private home folder (a size-limited tmpfs) the user's, then, when it runs as root (bubblewrap
-   started by root keeps root's user id), drops to the sandbox's own unprivileged user and group: root ignores
-   ``RLIMIT_NPROC`` and file permissions, an ordinary user does not;
-3. forbids gaining privileges again (``PR_SET_NO_NEW_PRIVS``: setuid programs stay ordinary programs);
-4. copies the submission's read-only folder into the private home folder (the only writable copy), moves there
-   and becomes the kernel (``execv``).
+2. copies the submission's read-only folder into the private home folder (a size-limited tmpfs: the only
+   writable copy);
+3. when it runs as root (bubblewrap started by root keeps root's user id), gives the home folder to the
+   sandbox's own unprivileged user and group and drops to them: root ignores ``RLIMIT_NPROC`` and file
+   permissions, an ordinary user does not;
+4. forbids gaining privileges again (``PR_SET_NO_NEW_PRIVS``: setuid programs stay ordinary programs), moves
+   to the copy of the submission and becomes the kernel (``execv``).
 
 Any failure exits with status 121 and a message on stderr: a kernel never starts half-confined.
 """
@@ -29,7 +30,7 @@ FAILED = 121
 
 
 def confine(settings: dict) -> None:
-    """Limits, user and privileges of this process (and so of the kernel and everything it starts)."""
+    """Limits, the private copy of the submission, user and privileges of this process (and of the kernel)."""
     mib = 2**20
     limits = {
         resource.RLIMIT_AS: settings["memory_mb"] * mib,
@@ -39,10 +40,17 @@ def confine(settings: dict) -> None:
     }
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
-    home = settings["home"]
+    home, workdir = settings["home"], settings["workdir"]
+    # Copied before dropping root, so that files the grader alone may read (umask 077) are copied too.
+    if settings.get("submission"):
+        shutil.copytree(settings["submission"], workdir, symlinks=True, dirs_exist_ok=True)
+    else:
+        os.makedirs(workdir, exist_ok=True)
     if os.getuid() == 0:
         uid, gid = settings["uid"], settings["gid"]
-        os.chown(home, uid, gid)
+        for folder, dirs, files in os.walk(home):
+            for name in [folder, *(os.path.join(folder, entry) for entry in dirs + files)]:
+                os.lchown(name, uid, gid)
         os.chmod(home, 0o700)
         os.setgroups([])
         os.setresgid(gid, gid, gid)
@@ -65,12 +73,7 @@ def main(argv: list[str]) -> None:
     kernel = argv[3:]
     try:
         confine(settings)
-        workdir = settings["workdir"]
-        if settings.get("submission"):
-            shutil.copytree(settings["submission"], workdir, symlinks=True, dirs_exist_ok=True)
-        else:
-            os.makedirs(workdir, exist_ok=True)
-        os.chdir(workdir)
+        os.chdir(settings["workdir"])
         os.execv(kernel[0], kernel)
     except Exception as error:
         print(f"grading sandbox: the kernel could not be started: {type(error).__name__}: {error}", file=sys.stderr)
