@@ -14,6 +14,7 @@ folder, the repository's solutions and release, and the gradebook's tables show 
 import csv
 import hashlib
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from labkit.course import model_answers, notebook_path, read, scratch_course
-from labkit.grader.classroom import grade_class
+from labkit.grader.classroom import grade_class, run_nbgrader
 from labkit.grader.sandbox import BWRAP, UNSANDBOXED, kernel_environment, readonly_paths
 from labkit.paths import RELEASE, SOLUTIONS
 from tests.labs.labfiles import ROOT
@@ -401,3 +403,21 @@ def test_grading_refuses_to_start_without_the_sandbox(tmp_path):
     assert "bubblewrap was not found" in result.stderr
     assert UNSANDBOXED in result.stderr and "--unsandboxed" in result.stderr
     assert not (tmp_path / "autograded").exists() and not (tmp_path / "gradebook.db").exists()
+
+
+def test_nbgrader_autograde_refuses_unless_the_risk_is_accepted(graded):
+    """nbgrader's own command with the course's config: no bubblewrap stops it; COURSE_GRADING_UNSANDBOXED=1 grades."""
+    course = graded["course"]
+    folder = course / "submitted" / "late" / LAB
+    folder.mkdir(parents=True)
+    shutil.copy(course / "submitted" / "honest" / LAB / graded["name"], folder)
+    missing = {BWRAP: str(course / "no-bwrap"), UNSANDBOXED: ""}
+    code, log = run_nbgrader(course, "autograde", LAB, "--student", "late", "--force", timeout=300, env=missing)
+    assert code != 0 and "Grading refuses to run students' code unsandboxed" in log, log[-3000:]
+    assert not (course / "autograded" / "late").exists()
+    accepted = {**missing, UNSANDBOXED: "1"}
+    code, log = run_nbgrader(course, "autograde", LAB, "--student", "late", "--force", timeout=300, env=accepted)
+    assert code == 0, log[-3000:]
+    assert "Grading WITHOUT the sandbox" in log
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission(LAB, "late").score == sum(FULL.values())
