@@ -65,11 +65,27 @@ def grade_one(course: Path, lab: str, sandboxed: bool) -> tuple[float, float]:
     return outcome.seconds, float(row["total"] or "nan")
 
 
+def grade_a_class(course: Path, lab: str, size: int, workers: int) -> None:
+    """Time ``make grade`` on ``size`` submissions of ``lab`` (sandboxed), half of them blank; print one line."""
+    blank = read(notebook_path(course / "notebooks", lab))
+    for index in range(size):
+        submit(course, lab, f"student{index:03d}", honest(course, lab) if index % 2 == 0 else blank)
+    start = time.perf_counter()
+    _path, outcomes = grade_class(course, lab, workers=workers)
+    seconds = time.perf_counter() - start
+    graded = sum(outcome.ok for outcome in outcomes)
+    slowest = max(outcome.seconds for outcome in outcomes)
+    print(
+        f"class of {size} ({lab}, {workers} workers, with feedback): {seconds:.0f} s in all, "
+        f"{seconds / size:.1f} s per submission, slowest {slowest:.1f} s, {graded} graded"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labs", nargs="*", default=None, help="labs timed one submission each (default: all)")
     parser.add_argument("--class-lab", default="04_grad_cam")
-    parser.add_argument("--class-size", type=int, default=30)
+    parser.add_argument("--class-size", type=int, default=30, help="0: no class run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2, help="sandboxed and unsandboxed runs per lab (best kept)")
     args = parser.parse_args()
@@ -94,19 +110,8 @@ def main() -> None:
                 flush=True,
             )
             shutil.rmtree(course / "submitted" / "one")
-        lab = args.class_lab
-        blank = read(notebook_path(course / "notebooks", lab))
-        for index in range(args.class_size):
-            submit(course, lab, f"student{index:03d}", honest(course, lab) if index % 2 == 0 else blank)
-        start = time.perf_counter()
-        _path, outcomes = grade_class(course, lab, workers=args.workers)
-        seconds = time.perf_counter() - start
-        graded = sum(outcome.ok for outcome in outcomes)
-        slowest = max(outcome.seconds for outcome in outcomes)
-        print(
-            f"class of {args.class_size} ({lab}, {args.workers} workers, with feedback): {seconds:.0f} s in all, "
-            f"{seconds / args.class_size:.1f} s per submission, slowest {slowest:.1f} s, {graded} graded"
-        )
+        if args.class_size > 0:
+            grade_a_class(course, args.class_lab, args.class_size, args.workers)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
