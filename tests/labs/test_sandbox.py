@@ -414,7 +414,7 @@ def test_nbgrader_autograde_refuses_unless_the_risk_is_accepted(graded):
     missing = {BWRAP: str(course / "no-bwrap"), UNSANDBOXED: ""}
     code, log = run_nbgrader(course, "autograde", LAB, "--student", "late", "--force", timeout=300, env=missing)
     assert code != 0 and "Grading refuses to run students' code unsandboxed" in log, log[-3000:]
-    assert not (course / "autograded" / "late").exists()
+    assert not (course / "autograded" / "late" / LAB).exists()
     accepted = {**missing, UNSANDBOXED: "1"}
     code, log = run_nbgrader(course, "autograde", LAB, "--student", "late", "--force", timeout=300, env=accepted)
     assert code == 0, log[-3000:]
