@@ -252,7 +252,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     as messages on the control channel (a signal to bubblewrap would end the sandbox).
     """
 
-    memory_mb = Integer(6144, help="RLIMIT_AS of every process in the sandbox, MiB.").tag(config=True)
+    # Address space, not RAM: PyTorch and TensorFlow together reserve 6-8 GiB before using much of it (lab 10).
+    memory_mb = Integer(12288, help="RLIMIT_AS of every process in the sandbox, MiB.").tag(config=True)
     processes = Integer(512, help="RLIMIT_NPROC: processes and threads of the sandbox's user.").tag(config=True)
     file_mb = Integer(256, help="RLIMIT_FSIZE: the largest file the sandbox may write, MiB.").tag(config=True)
     disk_mb = Integer(256, help="Size of each private tmpfs (home, /tmp, /dev/shm), MiB.").tag(config=True)
