@@ -113,11 +113,11 @@ def unsandboxed_accepted() -> bool:
     return os.environ.get(UNSANDBOXED, "").strip().lower() in {"1", "true", "yes"}
 
 
-def find_bwrap() -> str:
-    """The bubblewrap program, or :class:`SandboxUnavailable` naming why there is none."""
+def find_bwrap(configured: str | None = None) -> str:
+    """The bubblewrap program (``configured``, ``$COURSE_BWRAP`` or ``bwrap`` on the PATH), or SandboxUnavailable."""
     if not sys.platform.startswith("linux"):
         raise SandboxUnavailable(f"the sandbox needs Linux (bubblewrap), this is {sys.platform}")
-    configured = os.environ.get(BWRAP)
+    configured = configured or os.environ.get(BWRAP)
     path = configured or shutil.which("bwrap")
     if not path or not os.access(path, os.X_OK):
         raise SandboxUnavailable(
@@ -126,9 +126,9 @@ def find_bwrap() -> str:
     return path
 
 
-def check_available() -> str:
+def check_available(configured: str | None = None) -> str:
     """Start a sandbox once (per process) with the kernel's namespaces; the bwrap path, or SandboxUnavailable."""
-    bwrap = find_bwrap()
+    bwrap = find_bwrap(configured)
     if bwrap not in _PROBED:
         command = [
             bwrap,
@@ -231,15 +231,13 @@ def filesystem_arguments(readonly: list[Path], disk_mb: int = 64) -> list[str]:
     return arguments
 
 
-def kernel_environment(source: dict[str, str], threads: str | None = None) -> dict[str, str]:
+def kernel_environment(source: dict[str, str]) -> dict[str, str]:
     """The kernel's environment: the allow-listed variables of ``source``, a private HOME and TMPDIR, PATH."""
     environment = {key: value for key, value in source.items() if key in ENV_ALLOWED}
     folders = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
     environment.update(PATH=os.pathsep.join(folders), HOME=HOME, TMPDIR="/tmp", USER="student", LOGNAME="student")
     environment.setdefault("LANG", "C.UTF-8")
     environment.setdefault("MPLBACKEND", "agg")
-    if threads is not None:
-        environment.setdefault("OMP_NUM_THREADS", threads)
     return environment
 
 
@@ -281,9 +279,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self.uid_base + os.getpid() % 1_000_000 if os.geteuid() == 0 else os.getuid()
 
     async def _async_pre_start_kernel(self, **kw):
-        if self.bwrap:
-            os.environ.setdefault(BWRAP, self.bwrap)
-        self._bwrap = check_available()
+        self._bwrap = check_available(self.bwrap or None)
         cwd = kw.get("cwd")
         self._submission = Path(cwd).resolve() if cwd else None
         self._runtime = Path(tempfile.mkdtemp(prefix="labkit-kernel-"))
