@@ -11,8 +11,10 @@ secrets are set in the grader's environment, a test server listens on loopback, 
 folder, the repository's solutions and release, and the gradebook's tables show what changed.
 """
 
+import asyncio
 import csv
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -28,7 +30,7 @@ from nbgrader.api import Gradebook
 
 from labkit.course import model_answers, notebook_path, read, scratch_course
 from labkit.grader.classroom import grade_class, run_nbgrader
-from labkit.grader.sandbox import BWRAP, UNSANDBOXED, kernel_environment, readonly_paths
+from labkit.grader.sandbox import BWRAP, UNSANDBOXED, SandboxedKernelManager, kernel_environment, readonly_paths
 from labkit.paths import RELEASE, SOLUTIONS
 from tests.labs.labfiles import ROOT
 
@@ -421,3 +423,46 @@ def test_nbgrader_autograde_refuses_unless_the_risk_is_accepted(graded):
     assert "Grading WITHOUT the sandbox" in log
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_submission(LAB, "late").score == sum(FULL.values())
+
+
+def test_kernel_runs_unprivileged_with_its_limits(tmp_path):
+    """A sandboxed kernel, started directly: not root, its caps set, only its copy of the submission writable."""
+    submission = tmp_path / "course" / "autograded" / "student" / LAB
+    submission.mkdir(parents=True)
+    (submission / "data.txt").write_text("the student's file")
+    probe = (
+        "import json, os, resource, socket\n"
+        "written = open('new.txt', 'w').write('x')\n"
+        "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'files': sorted(os.listdir()),"
+        " 'host': socket.gethostname(), 'pid': os.getpid(),"
+        f" 'home': sorted(os.listdir({str(Path.home())!r})) if os.path.isdir({str(Path.home())!r}) else [],"
+        " 'limits': [resource.getrlimit(getattr(resource, name))[1] for name in ('RLIMIT_AS', 'RLIMIT_NPROC',"
+        " 'RLIMIT_FSIZE')], 'course': os.path.exists(" + repr(str(tmp_path / "course")) + ")}))\n"
+    )
+    manager = SandboxedKernelManager(kernel_name="python3", memory_mb=4096, processes=100, file_mb=10)
+
+    async def run() -> dict:
+        await manager.start_kernel(cwd=str(submission))
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            reply = await client.execute_interactive(probe, timeout=60, output_hook=outputs.append)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+        (text,) = [message["content"]["text"] for message in outputs if message["msg_type"] == "stream"]
+        return json.loads(text)
+
+    outputs: list[dict] = []
+    seen = asyncio.run(run())
+    assert seen["uid"] != 0 and seen["gid"] != 0
+    assert seen["host"] == "grading" and seen["pid"] < 10, "its own UTS and PID namespaces"
+    assert seen["limits"] == [4096 * 2**20, 100, 10 * 2**20]
+    assert seen["cwd"] == f"/home/student/{LAB}" and seen["files"] == ["data.txt", "new.txt"]
+    assert not seen["course"]
+    home = Path.home()
+    bound = {path.relative_to(home).parts[0] for path in readonly_paths([]) if home in path.parents}
+    assert set(seen["home"]) <= bound, "of the grader's home, only folders of the Python environment are seen"
+    assert sorted(path.name for path in submission.iterdir()) == ["data.txt"], "only the private copy was written"
