@@ -16,6 +16,10 @@ the course's config, ``python -m labkit.course grade`` and ``make grading-demo``
   network namespace with nothing in it (the kernel's channels are Unix sockets in a private folder bound in,
   ``transport="ipc"``), its own IPC and UTS namespaces, a new session (no terminal, no signals to the
   grader's process group);
+- no peer library that implements the course's methods (Captum, pytorch-grad-cam, zennit, tf-keras-vis,
+  Xplique): each is covered by a package whose import raises ImportError saying why, so an answer that runs
+  one fails and its feedback says so (labkit's reference is kept from graded answers by
+  :func:`labkit.grading.forbid` and the verdict);
 - an allow-list of environment variables (locale, thread counts, ``NBGRADER_EXECUTION``...): no tokens or
   keys of the grader;
 - an unprivileged user: a grader running as root starts bubblewrap as root and :mod:`labkit.grader.launch`
@@ -89,6 +93,13 @@ ETC = (
     "passwd",
     "ssl",
     "timezone",
+)
+#: Libraries that implement the course's methods (attribution maps): a graded answer must be the student's own
+#: code, so inside the sandbox each installed one is replaced by a package whose import raises ImportError, why.
+PEER_LIBRARIES = ("captum", "pytorch_grad_cam", "zennit", "tf_keras_vis", "xplique")
+HIDDEN_MESSAGE = (
+    "{name} is not available while grading: an answer must be your own code, not a library's implementation "
+    "of the method (the course's grading rules); use tensor operations of torch, TensorFlow or numpy"
 )
 #: Top-level system folders bound read-only (or recreated as the symbolic links they are).
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -231,6 +242,29 @@ def filesystem_arguments(readonly: list[Path], disk_mb: int = 64) -> list[str]:
     return arguments
 
 
+def hide_peer_libraries(folder: Path) -> list[str]:
+    """``--ro-bind`` arguments that cover each installed peer library's package with a stub made in ``folder``.
+
+    The stub's ``__init__.py`` raises ImportError with :data:`HIDDEN_MESSAGE`, so ``import captum`` (however
+    the answer spells or reaches it) fails in the sandbox and the feedback says why; the library's files are
+    not visible there at all.
+    """
+    arguments = []
+    for name in PEER_LIBRARIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        stub = folder / name
+        stub.mkdir(parents=True, exist_ok=True)
+        (stub / "__init__.py").write_text(f"raise ImportError({HIDDEN_MESSAGE.format(name=name)!r})\n")
+        for location in spec.submodule_search_locations:
+            arguments += ["--ro-bind", str(stub), str(Path(location).resolve())]
+    return arguments
+
+
 def kernel_environment(source: dict[str, str]) -> dict[str, str]:
     """The kernel's environment: the allow-listed variables of ``source``, a private HOME and TMPDIR, PATH."""
     environment = {key: value for key, value in source.items() if key in ENV_ALLOWED}
@@ -264,6 +298,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.transport = "ipc"
         self._runtime: Path | None = None
+        self._stubs: Path | None = None
         self._submission: Path | None = None
         self._environment: dict[str, str] = {}
 
@@ -283,6 +318,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cwd = kw.get("cwd")
         self._submission = Path(cwd).resolve() if cwd else None
         self._runtime = Path(tempfile.mkdtemp(prefix="labkit-kernel-"))
+        self._stubs = Path(tempfile.mkdtemp(prefix="labkit-hidden-"))  # not writable from the sandbox
         if os.geteuid() == 0:
             os.chown(self._runtime, self.sandbox_uid, self.sandbox_uid)
         self.connection_file = str(self._runtime / "kernel.json")
@@ -322,6 +358,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             "submission": SUBMISSION if self._submission else None,
         }
         arguments = [self._bwrap, *namespace_arguments(), *filesystem_arguments(readonly, self.disk_mb)]
+        if self._stubs is not None:
+            arguments += hide_peer_libraries(self._stubs)
         if self._submission is not None:
             arguments += ["--ro-bind", str(self._submission), SUBMISSION]
         arguments += ["--bind", str(self._runtime), str(self._runtime)]
@@ -336,5 +374,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._runtime is not None and not restart:
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
+        if self._stubs is not None and not restart:
+            shutil.rmtree(self._stubs, ignore_errors=True)
+            self._stubs = None
 
     cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]

@@ -1,9 +1,10 @@
 """The grading sandbox (labkit.grader.sandbox), through the instructor's class command and nbgrader's command line.
 
 One class run of lab 4 grades an honest submission next to one submission per attempt to get out of the
-sandbox. Each attempt's answer cell tries its way out; where the way out works, the attempt earns the exercise's
-points (with the instructor's solution, another student's answer, or the model answer), where it does not, the
-answer is all zeros. So an attempt that gets out shows in its score; each also prints what stopped it, which
+sandbox (or to answer with Captum, which the sandbox hides). Each attempt's answer cell tries its way out;
+where the way out works, the attempt earns the exercise's points (with the instructor's solution, another
+student's answer, Captum's Grad-CAM, or the model answer), where it does not, the answer is all zeros. So an
+attempt that gets out shows in its score; each also prints what stopped it, which
 the feedback shows. Every attempt is bounded in count, size and time (2000 processes, 16 GiB of address space
 untouched and 3 GiB touched, 1 GiB written to each of two places, one connection, two signals), so that a
 sandbox that does not hold fails these tests without taking the machine down. The grading environment's
@@ -160,6 +161,17 @@ ATTEMPTS = {
         found += [key for key in SECRETS if key.encode() in data]
     print(f"secrets of the grader seen: {sorted(set(found))}; environment: {sorted(os.environ)}")
     return bool(found)
+""",
+    "captum-answer": """
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    def captum_grad_cam(model, layer, x, target):
+        maps = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
+        return LayerAttribution.interpolate(maps, tuple(x.shape[2:]), "bilinear")[:, 0]
+
+    state["answer"] = "grad_cam = captum_grad_cam"
+    globals()["captum_grad_cam"] = captum_grad_cam
+    return True
 """,
     "kill-grader": """
     import signal
@@ -353,6 +365,7 @@ def test_what_stopped_each_attempt_is_in_its_feedback(graded):
         "write-big-file": "stopped at",
         "read-secrets": "secrets of the grader seen: []",
         "kill-grader": "cannot kill",
+        "captum-answer": "captum is not available while grading: an answer must be your own code",
     }
     for name, text in expected.items():
         assert text in _feedback(graded, f"attempt-{name}"), name
