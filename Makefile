@@ -46,6 +46,8 @@ grading-demo: $(STAMP)
 
 ## Instructors: autograde every submission of a lab in submitted/ in parallel: grades/LAB.csv (scores per student
 ## and exercise, integrity flags) and feedback/. make grade LAB=04_grad_cam WORKERS=2
+## Every student kernel runs in the grading sandbox (bubblewrap); where it cannot start, grading stops unless
+## COURSE_GRADING_UNSANDBOXED=1 accepts the risk (the same for grading-demo).
 WORKERS ?= 2
 grade: $(STAMP)
 	@test -n "$(LAB)" || { echo "name the lab: make grade LAB=04_grad_cam"; exit 2; }

@@ -2,7 +2,9 @@
 
 Autograding runs the course's own preprocessors (labkit.grader.preprocessors, in nbgrader's process): only the
 cells grading needs run, within a time budget per submission, and every hidden test is decided again outside
-the student's kernel from the answers it recorded. Deleted test cells are put back and graded.
+the student's kernel from the answers it recorded. Deleted test cells are put back and graded. Every kernel
+grading starts runs in a bubblewrap sandbox (labkit.grader.sandbox): grading stops where it cannot start,
+unless COURSE_GRADING_UNSANDBOXED=1 is set in the environment (the risk accepted explicitly).
 """
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
@@ -32,6 +34,12 @@ c.Autograde.autograde_preprocessors = [
 # budget. BoundedExecute.skip_unneeded = False runs every cell (then raise both).
 c.BoundedExecute.timeout = 60
 c.BoundedExecute.budget = 90
+# The sandbox's caps (labkit.grader.sandbox.SandboxedKernelManager): address space and file size in MiB, processes
+# and threads, size of each private tmpfs. 12 GiB of address space: lab 10's TensorFlow and PyTorch reserve 6-8.
+c.SandboxedKernelManager.memory_mb = 12288
+c.SandboxedKernelManager.processes = 512
+c.SandboxedKernelManager.file_mb = 256
+c.SandboxedKernelManager.disk_mb = 256
 # The verdict process has imported labkit while the kernel ran: replaying the checks takes seconds.
 c.VerifyChecks.timeout = 60
 # A test cell the student deleted is put back (and graded) instead of left for a person to mark.

@@ -3,8 +3,10 @@
 Commands: ``python -m labkit.course grade LAB`` grades every submission of a lab in the course directory in
 parallel, with a CSV of scores and integrity flags (:mod:`labkit.grader.classroom`, ``make grade``);
 ``python -m labkit.course demo`` grades each lab's solution and blank release in a scratch course
-(``make grading-demo``). The test suite's nbgrader round trips use the functions below. The course layout is
-the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader source) and ``notebooks/NN_name/*.ipynb`` (release).
+(``make grading-demo``). Both run every student kernel in the grading sandbox (:mod:`labkit.grader.sandbox`)
+and stop where it cannot start, unless ``--unsandboxed`` accepts the risk. The test suite's nbgrader round
+trips use the functions below. The course layout is the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader
+source) and ``notebooks/NN_name/*.ipynb`` (release).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from labkit.grader.classroom import grade_class, run_nbgrader
+from labkit.grader.classroom import grade_class, require_sandbox, run_nbgrader
+from labkit.grader.sandbox import UNSANDBOXED, SandboxUnavailable
 
 
 def lab_names(solutions: Path) -> list[str]:
@@ -118,6 +121,7 @@ def grade(course: Path, lab: str, submissions: dict[str, NotebookNode]) -> dict[
 
 def demo(repository: Path, course: Path, labs: list[str]) -> None:
     """Grade each lab's executed solution and its untouched release; print the scores and the feedback."""
+    require_sandbox()
     scratch_course(repository, course, labs)
     for lab in labs:
         submissions = {
@@ -148,25 +152,36 @@ def main() -> None:
         metavar="NBGRADER_OPTION",
         help="an option for nbgrader autograde, e.g. --option=--BoundedExecute.budget=200 (repeatable)",
     )
+    unsandboxed = (
+        f"grade without the sandbox (sets {UNSANDBOXED}=1): students' code then runs with your rights and can "
+        "read the solutions, the gradebook and other submissions"
+    )
+    grading.add_argument("--unsandboxed", action="store_true", help=unsandboxed)
     demoing = commands.add_parser("demo", help="grade each lab's solution and blank release in a scratch course")
     demoing.add_argument("labs", nargs="*", help="labs to grade (default: all)")
     demoing.add_argument("--repository", type=Path, default=Path.cwd())
     demoing.add_argument("--course", type=Path, default=Path("build/grading-demo"))
+    demoing.add_argument("--unsandboxed", action="store_true", help=unsandboxed)
     args = parser.parse_args()
-    if args.command == "demo":
-        demo(args.repository, args.course.resolve(), args.labs or lab_names(args.repository / "solutions"))
-        return
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
-    path, outcomes = grade_class(
-        args.course,
-        args.lab,
-        workers=args.workers,
-        output=args.csv,
-        timeout=args.timeout,
-        feedback=not args.no_feedback,
-        options=tuple(args.option),
-    )
+    if args.unsandboxed:
+        os.environ[UNSANDBOXED] = "1"  # the nbgrader processes inherit it
+    try:
+        if args.command == "demo":
+            demo(args.repository, args.course.resolve(), args.labs or lab_names(args.repository / "solutions"))
+            return
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        path, outcomes = grade_class(
+            args.course,
+            args.lab,
+            workers=args.workers,
+            output=args.csv,
+            timeout=args.timeout,
+            feedback=not args.no_feedback,
+            options=tuple(args.option),
+        )
+    except SandboxUnavailable as error:
+        parser.exit(3, f"{error}\n")
     failed = [outcome.student for outcome in outcomes if not outcome.ok]
     flagged = [outcome.student for outcome in outcomes if outcome.flags]
     print(f"{len(outcomes)} submissions graded into {path}")

@@ -6,6 +6,8 @@
   answers in place of the student's function and decides pass or fail, away from the kernel;
 - :mod:`labkit.grader.preprocessors`: nbgrader preprocessors (they run in nbgrader's process): execution
   with a time budget per submission that runs only the cells grading needs, and the verification;
+- :mod:`labkit.grader.sandbox`: every kernel grading starts runs in a bubblewrap sandbox that sees its own
+  copy of the submission and nothing else of the course (:mod:`labkit.grader.launch` starts it inside);
 - :mod:`labkit.grader.needed`: which cells grading needs (the graded cells and what they depend on);
 - :mod:`labkit.grader.integrity`: a static scan of the student's code for tampering;
 - :mod:`labkit.grader.classroom`: grade every submission of a lab in parallel, a CSV and feedback.

@@ -8,7 +8,9 @@ collect`` (or with submissions copied to ``submitted/<student>/<lab>/``):
 2. runs ``nbgrader autograde <lab> --student <id>`` then ``nbgrader generate_feedback`` for each student,
    ``workers`` at a time (each with ``OMP_NUM_THREADS`` = cores / workers), with a progress bar; a
    submission that cannot be graded (its nbgrader run failed or ran out of time) is listed, not fatal;
-3. writes ``grades/<lab>.csv``: one row per student with the score of each graded cell (written answers
+3. every kernel runs in the grading sandbox (:mod:`labkit.grader.sandbox`); where it cannot start, grading
+   stops before the first submission unless ``COURSE_GRADING_UNSANDBOXED=1`` (``--unsandboxed``) is set;
+4. writes ``grades/<lab>.csv``: one row per student with the score of each graded cell (written answers
    stay empty until marked by hand in formgrader), the autograded total, seconds late, the time grading
    took, and the integrity flags of the student's own code (:mod:`labkit.grader.integrity`).
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from labkit.grader.integrity import scan_notebook
+from labkit.grader.sandbox import UNSANDBOXED, check_available, unsandboxed_accepted
 
 BIN = Path(sys.executable).parent
 NBGRADER = str(BIN / "nbgrader")
@@ -155,6 +158,21 @@ def scores(course: Path, lab: str, students: list[str]) -> tuple[list[str], dict
     return columns, table
 
 
+def require_sandbox() -> None:
+    """Before grading: the sandbox starts here, or the grader accepted the risk; else SandboxUnavailable.
+
+    Each nbgrader run checks again (:class:`labkit.grader.preprocessors.BoundedExecute`); checking first stops
+    a class run with one message instead of a failure per submission.
+    """
+    if unsandboxed_accepted():
+        print(
+            f"WARNING: grading without the sandbox ({UNSANDBOXED}=1): students' code runs with your rights",
+            file=sys.stderr,
+        )
+        return
+    check_available()
+
+
 def grade_class(
     course: Path,
     lab: str,
@@ -176,6 +194,7 @@ def grade_class(
             f"no submissions of {lab} in {course / 'submitted'}: expected submitted/<student>/{lab}/*.ipynb "
             "(run `nbgrader collect` first)"
         )
+    require_sandbox()
     ensure_in_gradebook(course, lab)
     threads = max(1, (os.cpu_count() or 1) // workers)
     outcomes = []

@@ -2,7 +2,9 @@
 
 ``nbgrader_config.py`` puts them in ``Autograde.autograde_preprocessors``:
 
-- :class:`BoundedExecute` replaces nbgrader's ``Execute``: it runs only the cells grading needs
+- :class:`BoundedExecute` replaces nbgrader's ``Execute``: it starts the kernel in the grading sandbox
+  (:mod:`labkit.grader.sandbox`; grading stops where the sandbox cannot start, unless the grader set
+  ``COURSE_GRADING_UNSANDBOXED=1``), runs only the cells grading needs
   (:mod:`labkit.grader.needed`), within a time budget for the whole submission (an endless loop costs at most
   the rest of it, not a timeout per cell), keeps at most so much output per cell, and when the kernel dies
   (``os._exit``, a crash) marks the cells it could not run instead of failing the whole submission. Cells
@@ -26,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -34,6 +37,7 @@ from traitlets import Bool, Enum, Integer
 
 from labkit.grader import MIME
 from labkit.grader.needed import cells_to_run
+from labkit.grader.sandbox import UNSANDBOXED, SandboxedKernelManager, check_available, unsandboxed_accepted
 
 #: Watched for changes while a submission runs: these packages' code, and what sits on sys.path's top level.
 WATCHED_PACKAGES = ("labkit", "torch", "numpy", "nbgrader", "IPython", "ipykernel")
@@ -66,7 +70,20 @@ class BoundedExecute(Execute):
     # The kernel's state is not needed after the last cell: kill it rather than wait seconds for a clean exit.
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        # Every kernel grading starts is sandboxed (labkit.grader.sandbox) unless the grader accepted the risk.
+        self._sandboxed = "kernel_manager_class" not in kwargs and not unsandboxed_accepted()
+        if "kernel_manager_class" not in kwargs:
+            kwargs["kernel_manager_class"] = SandboxedKernelManager if self._sandboxed else AsyncKernelManager
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb: NotebookNode, resources: dict, km=None):
+        if self._sandboxed:
+            check_available()  # SandboxUnavailable: stop with the cause and the way to accept the risk
+        elif unsandboxed_accepted():
+            self.log.warning(
+                "Grading WITHOUT the sandbox (%s=1): the student's code runs with your rights", UNSANDBOXED
+            )
         self._to_run = cells_to_run(nb.cells) if self.skip_unneeded else set(range(len(nb.cells)))
         self._deadline = time.monotonic() + self.budget
         self._stopped: str | None = None
