@@ -13,6 +13,7 @@ folder, the repository's solutions and release, and the gradebook's tables show 
 """
 
 import asyncio
+import concurrent.futures
 import csv
 import hashlib
 import json
@@ -469,7 +470,10 @@ def test_kernel_runs_unprivileged_with_its_limits(tmp_path):
         return json.loads(text)
 
     outputs: list[dict] = []
-    seen = asyncio.run(run())
+    # In a thread of its own: an event loop may already run in this one (Playwright's, when the browser tests ran
+    # first in the same pytest session), and asyncio.run refuses to start inside it.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(asyncio.run, run()).result()
     assert seen["uid"] != 0 and seen["gid"] != 0
     assert seen["host"] == "grading" and seen["pid"] < 10, "its own UTS and PID namespaces"
     assert seen["limits"] == [4096 * 2**20, 100, 10 * 2**20]
