@@ -1,5 +1,7 @@
 """Lab 3's usual mistakes (CAM: weighted sum, score identity, upsampling)."""
 
+from tests.labs.mistakes import VISIBLE
+
 CALLS_LABKIT_WEIGHTED_MAPS = (
     "def class_activation_map(features, weights, targets):\n"
     "    from labkit.attribution.cam.base import weighted_maps\n"
@@ -87,7 +89,7 @@ MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
         ("nearest-neighbour upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
         ("align_corners=True", "align_corners=False", "align_corners=True"),
         ("size given as (width, height)", "size=size,", "size=tuple(size)[::-1],"),
-        ("no ReLU", "positive = cam_maps.clamp(min=0)", "positive = cam_maps"),
+        ("no ReLU", "positive = cam_maps.clamp(min=0)", "positive = cam_maps", VISIBLE),
         (
             "ReLU after upsampling",
             UPSAMPLED_THEN_RELU,
