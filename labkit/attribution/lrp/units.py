@@ -1,0 +1,77 @@
+"""Linear layers as LRP sees them: z = W x + b, with the batch norm that follows a layer merged in.
+
+A convolution (``nn.Conv2d``) or ``nn.Linear`` followed by ``nn.BatchNorm2d``/``nn.BatchNorm1d`` in eval
+mode computes one affine map, BN(conv(x)) = W' x + b' with, per output channel,
+
+    s = gamma / sqrt(running_var + eps),   W' = s * W,   b' = s * (b - running_mean) + beta.
+
+LRP's rules that change the weights (gamma, z+, z^B, w^2) must see W', not W: (s W)^+ is not
+s W^+ where s < 0. Merging is what zennit's ``SequentialMergeBatchNorm`` canonizer does; here the
+merged weights are computed for the call and the model's own parameters are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The layers with weights that LRP's rules redistribute through.
+LINEAR_LAYERS = (nn.Conv2d, nn.Linear)
+NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def norm_affine(norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift) per channel of a batch norm in eval mode: BN(x) = scale * x + shift."""
+    if norm.running_mean is None or norm.running_var is None:
+        raise ValueError(
+            f"LRP merges batch norm into the layer before it using its running statistics; {norm} keeps none "
+            "(track_running_stats=False). Use a gradient method (saliency, integrated_gradients) for this model."
+        )
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale.detach(), shift.detach()
+
+
+@dataclass
+class LinearUnit:
+    """``module`` (a convolution or linear layer) with effective ``weight`` and ``bias`` (zeros when it has none)."""
+
+    module: nn.Conv2d | nn.Linear
+    weight: torch.Tensor
+    bias: torch.Tensor
+
+    @classmethod
+    def of(cls, module: nn.Conv2d | nn.Linear, norm: nn.modules.batchnorm._BatchNorm | None = None) -> LinearUnit:
+        """The unit of ``module``, with ``norm`` (the batch norm that reads its output) merged in."""
+        if isinstance(module, nn.Conv2d) and module.padding_mode != "zeros":
+            raise ValueError(
+                f"LRP supports convolutions with zero padding only; {module} pads with {module.padding_mode!r}."
+            )
+        weight = module.weight.detach()
+        bias = module.bias.detach() if module.bias is not None else weight.new_zeros(weight.shape[0])
+        if norm is not None:
+            scale, shift = norm_affine(norm)
+            weight = weight * scale.reshape(-1, *([1] * (weight.ndim - 1)))
+            bias = bias * scale + shift
+        return cls(module, weight, bias)
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The layer's map with other parameters: W x + b (a convolution with the module's stride, padding, ...)."""
+        module = self.module
+        if isinstance(module, nn.Conv2d):
+            return F.conv2d(x, weight, bias, module.stride, module.padding, module.dilation, module.groups)
+        return F.linear(x, weight, bias)
+
+    def transpose(self, s: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """W^T s, shaped like the layer's input ``like``: the vector-Jacobian product of the linear map x -> W x."""
+        leaf = torch.zeros_like(like).requires_grad_()
+        with torch.enable_grad():
+            (result,) = torch.autograd.grad(self.forward(leaf, weight), leaf, s)
+        return result
