@@ -28,6 +28,7 @@ from labkit.guards import hook_count
 from labkit.toy_models import tiny_cnn, toy_lrp_cnn
 
 from .conftest import close, targets_of
+from .slow import dense
 from .test_state import _state
 
 #: Tiny stabilizers on both sides, so that the comparisons test the rules, not 1e-6 vs 1e-9.
@@ -35,16 +36,6 @@ TINY = 1e-9
 
 
 # ---------------------------------------------------------------- the slow reference (Bach et al. 2015)
-
-
-def _dense(layer: nn.Module, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A linear layer as a matrix W (out, in) and bias b (out,), read off its outputs on the unit vectors."""
-    size = int(torch.tensor(shape).prod())
-    with torch.no_grad():
-        bias = layer(torch.zeros(1, *shape)).flatten()
-        basis = torch.eye(size).reshape(size, *shape)
-        weight = (layer(basis).reshape(size, -1) - bias).T
-    return weight, bias
 
 
 def _epsilon_loop(a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, r_out: torch.Tensor, eps: float):
@@ -87,11 +78,11 @@ def slow_epsilon_lrp(model: nn.Sequential, image: torch.Tensor, target: int, eps
         scores = linear(a4[None])[0]
     r = torch.zeros_like(scores)
     r[target] = scores[target]
-    r = _epsilon_loop(a4, *_dense(linear, a4.shape), r, eps)
-    r = _epsilon_loop(a3.flatten(), *_dense(gap, a3.shape), r, stabilizer).reshape(a3.shape)
-    r = _epsilon_loop(a2.flatten(), *_dense(conv2, a2.shape), r.flatten(), eps).reshape(a2.shape)
+    r = _epsilon_loop(a4, *dense(linear, a4.shape), r, eps)
+    r = _epsilon_loop(a3.flatten(), *dense(gap, a3.shape), r, stabilizer).reshape(a3.shape)
+    r = _epsilon_loop(a2.flatten(), *dense(conv2, a2.shape), r.flatten(), eps).reshape(a2.shape)
     r = _winner_takes_all(a1, r, 2)
-    return _epsilon_loop(a0.flatten(), *_dense(merged, a0.shape), r.flatten(), eps).reshape(a0.shape)
+    return _epsilon_loop(a0.flatten(), *dense(merged, a0.shape), r.flatten(), eps).reshape(a0.shape)
 
 
 @pytest.mark.parametrize("eps", [1e-6, 0.05])

@@ -38,7 +38,7 @@ from typing import ClassVar
 import torch
 
 from labkit.attribution.backward_rules import replace_backward
-from labkit.attribution.lrp.units import LinearUnit
+from labkit.attribution.lrp.units import LinearUnit, by_sign
 
 #: Where an input rule puts the relevance it gives the model's input.
 Sink = Callable[[torch.Tensor], None]
@@ -121,11 +121,6 @@ class Epsilon(LinearRule):
         return scale_gradient(z, self.epsilon)
 
 
-def _by_sign(x: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
-    """``positive`` where x > 0, ``negative`` where x < 0, 0 where x = 0 (there x * c = 0 anyway)."""
-    return torch.where(x > 0, positive, torch.where(x < 0, negative, torch.zeros_like(positive)))
-
-
 @dataclass(frozen=True)
 class Gamma(LinearRule):
     """LRP-gamma (Montavon et al. 2019, §10.2.2): positive contributions favoured by gamma; gamma -> inf is z+.
@@ -153,7 +148,7 @@ class Gamma(LinearRule):
         t = unit.transpose
         positive = t(up, w_p, x) + t(down, w_n, x)
         negative = t(up, w_n, x) + t(down, w_p, x)
-        return _by_sign(x, positive, negative), None
+        return by_sign(x, positive, negative), None
 
 
 @dataclass(frozen=True)
@@ -171,7 +166,7 @@ class ZPlus(LinearRule):
         x_p, x_n = x.clamp(min=0), x.clamp(max=0)
         positive = unit.forward(x_p, w_p, unit.bias.clamp(min=0)) + unit.forward(x_n, w_n)
         s = self.relevance(unit, x, c) / stabilize(positive, self.stabilizer)
-        return _by_sign(x, unit.transpose(s, w_p, x), unit.transpose(s, w_n, x)), None
+        return by_sign(x, unit.transpose(s, w_p, x), unit.transpose(s, w_n, x)), None
 
 
 class InputRule(LinearRule):

@@ -75,3 +75,12 @@ class LinearUnit:
         with torch.enable_grad():
             (result,) = torch.autograd.grad(self.forward(leaf, weight), leaf, s)
         return result
+
+
+def by_sign(
+    x: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, zero: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``positive`` where x > 0, ``negative`` where x < 0, ``zero`` (default 0) where x = 0: a rule that treats
+    an input's positive and negative parts apart (LRP's gamma and z+, DeepLIFT's RevealCancel)."""
+    zero = torch.zeros_like(positive) if zero is None else zero
+    return torch.where(x > 0, positive, torch.where(x < 0, negative, zero))
