@@ -71,6 +71,13 @@ class LinearUnit:
 
     def transpose(self, s: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """W^T s, shaped like the layer's input ``like``: the vector-Jacobian product of the linear map x -> W x."""
+        module = self.module
+        if isinstance(module, nn.Linear):
+            return s @ weight
+        if not isinstance(module.padding, str):  # a transposed convolution, without a forward pass
+            return torch.nn.grad.conv2d_input(
+                like.shape, weight, s, module.stride, module.padding, module.dilation, module.groups
+            )
         leaf = torch.zeros_like(like).requires_grad_()
         with torch.enable_grad():
             (result,) = torch.autograd.grad(self.forward(leaf, weight), leaf, s)
