@@ -34,7 +34,7 @@ from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
-from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, LinearUnit
+from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, LinearUnit, own_forward
 from labkit.attribution.reveal_cancel import reveal_cancel_backward
 from labkit.batching import auto_batch_size, check_batch_size
 from labkit.device import model_device
@@ -216,7 +216,8 @@ class ReferenceRule:
                 self.units[id(output)] = (output, LinearUnit.of(module), inputs, x_ref, False)
             return
         layer = self.units.get(id(inputs))
-        if layer is not None and layer[0] is inputs and not layer[4]:
+        fused = own_forward(module, nn.BatchNorm1d if isinstance(module, nn.BatchNorm1d) else nn.BatchNorm2d)
+        if layer is not None and layer[0] is inputs and not layer[4] and not fused:  # timm's BatchNormAct2d: rescale
             _, unit, a, a_ref, _merged = layer
             self.units[id(output)] = (output, LinearUnit.of(unit.module, module), a, a_ref, True)
 

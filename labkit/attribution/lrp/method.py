@@ -62,8 +62,9 @@ def lrp(
     differ from gamma and z+ here (and zennit) where inputs are negative or biases are not zero.
 
     Covered: :func:`.propagation.check_supported` names what is (torchvision's VGG, ResNet, ResNeXt,
-    MobileNet-V2, DenseNet, SqueezeNet, ...); a model with other layers (GELU, LayerNorm, timm's fused
-    BatchNormAct2d, ...) gets a ValueError naming them.
+    MobileNet-V2, DenseNet, SqueezeNet, ...; timm's EfficientNet-Lite0, the course's default, with its fused
+    BatchNormAct2d and Conv2dSame); a model with other layers (GELU, SiLU, LayerNorm, GroupNorm, ...) gets a
+    ValueError naming them.
     """
     check_reduce(reduce)
     inputs = as_batch(inputs).to(model_device(model))

@@ -10,6 +10,9 @@ handles; :func:`labkit.attribution.backward_rules.backward_rules` attaches it du
   norm must read exactly the tensor the layer returned, or a RuntimeError says so.
 - Batch norm on its own (after an activation, as in DenseNet), average pooling: the epsilon rule with
   the composite's stabilizer (they are linear layers: scale and shift, or fixed weights 1/k).
+- timm's ``BatchNormAct2d`` (batch norm, dropout and activation in one module, as in EfficientNet-Lite0):
+  recomputed from its input as its batch norm (merged or alone, as above) followed by its activation's
+  rule; dropout is the identity in eval mode.
 - ReLU, ReLU6, Hardtanh: relevance passes unchanged, R_x = R_y (zennit's ``Pass``), so c_x = c_y y / x
   (0 where x = 0). For ReLU that is the ordinary gradient; for ReLU6 it also passes where x > 6.
 - Max pooling: the ordinary gradient, winner takes all (the window's relevance goes to its maximum).
@@ -28,9 +31,11 @@ from torch import nn
 from labkit.attribution.backward_rules import RELU_LIKE, replace_backward
 from labkit.attribution.lrp.composite import Composite
 from labkit.attribution.lrp.rules import scale_gradient
-from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, LinearUnit
+from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, PADDED_CONVOLUTIONS, LinearUnit, norm_affine, own_forward
 
 POOLS = (nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+#: Batch norms with their activation inside (timm): recomputed as the two (see the module's doc).
+FUSED_NORMS = ("BatchNormAct2d",)
 #: Module types with an LRP rule (attached by :class:`Propagation`).
 RULE_TYPES = (*LINEAR_LAYERS, *NORMS, *POOLS, *RELU_LIKE)
 #: Modules that pass relevance as their gradient does (no rule needed).
@@ -54,7 +59,7 @@ def check_supported(model: nn.Module) -> None:
             own_parameters = list(module.parameters(recurse=False))
             if not list(module.children()) and (own_parameters or type(module).__module__.startswith("torch.nn")):
                 problems.add(type(module).__name__)
-        elif type(module).forward is not base.forward and base not in RELU_LIKE:
+        elif own_forward(module, base) and base not in RELU_LIKE and not _known_forward(module):
             problems.add(f"{type(module).__name__} (its own forward)")
     if problems:
         raise ValueError(
@@ -64,9 +69,19 @@ def check_supported(model: nn.Module) -> None:
         )
 
 
+def _known_forward(module: nn.Module) -> bool:
+    """A layer whose own forward LRP knows: timm's ``Conv2dSame``, or a fused batch norm whose dropout and
+    activation have rules here."""
+    name = type(module).__name__
+    if name in FUSED_NORMS:
+        drop, act = getattr(module, "drop", None), getattr(module, "act", None)
+        return isinstance(drop, (nn.Identity, nn.Dropout)) and isinstance(act, (nn.Identity, *RELU_LIKE))
+    return name in PADDED_CONVOLUTIONS
+
+
 def merged_norms(model: nn.Module) -> dict[nn.Module, nn.Module]:
     """Linear layer -> the batch norm registered right after it (the pairs LRP merges)."""
-    leaves = [module for module in model.modules() if not list(module.children())]
+    leaves = [module for module in model.modules() if not list(module.children()) or isinstance(module, NORMS)]
     return {
         layer: norm
         for layer, norm in pairwise(leaves)
@@ -77,6 +92,11 @@ def merged_norms(model: nn.Module) -> dict[nn.Module, nn.Module]:
 def _reads_input(x: torch.Tensor) -> bool:
     """Whether ``x`` is the model's input: the one leaf that requires gradients (the parameters do not)."""
     return x.requires_grad and x.grad_fn is None
+
+
+def _limits(module: nn.Module) -> tuple[float, float | None]:
+    """(min, max) of a ReLU-like module's output: it is a clamp."""
+    return (module.min_val, module.max_val) if isinstance(module, nn.Hardtanh) else (0.0, None)
 
 
 def _passing_ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -109,20 +129,36 @@ class Propagation:
         if isinstance(module, POOLS):
             return scale_gradient(output, self.composite.stabilizer)
         if isinstance(module, NORMS):
-            layer = self.layer_of.get(module)
-            if layer is None:
-                return scale_gradient(output, self.composite.stabilizer)
-            layer_input, layer_output = self.pending.pop(layer, (None, None))
-            if layer_output is not x:
-                raise RuntimeError(
-                    f"LRP merges {module} into the layer registered before it ({layer}), but it does not read that "
-                    "layer's output. Register the modules in the order the forward pass uses them."
-                )
-            return self._linear(LinearUnit.of(layer, module), layer_input, output)
+            if type(module).__name__ in FUSED_NORMS:
+                return self._fused_norm(module, x)
+            return self._norm(module, x, output)
         if module in self.norm_of:
             self.pending[module] = (x, output)
             return output
         return self._linear(LinearUnit.of(module), x, output)
+
+    def _norm(self, module: nn.Module, x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """A batch norm's output with its rule: merged into the layer before it, or epsilon on its own."""
+        layer = self.layer_of.get(module)
+        if layer is None:
+            return scale_gradient(output, self.composite.stabilizer)
+        layer_input, layer_output = self.pending.pop(layer, (None, None))
+        if layer_output is not x:
+            raise RuntimeError(
+                f"LRP merges {module} into the layer registered before it ({layer}), but it does not read that "
+                "layer's output. Register the modules in the order the forward pass uses them."
+            )
+        return self._linear(LinearUnit.of(layer, module), layer_input, output)
+
+    def _fused_norm(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """timm's BatchNormAct2d as its batch norm and its activation, each with its rule (the module's own
+        output, computed the same way, is left unused)."""
+        scale, shift = norm_affine(module)
+        normed = self._norm(module, x, x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1))
+        act = module.act
+        if isinstance(act, RELU_LIKE):
+            return self.attach(act, normed, torch.clamp(normed, *_limits(act)))
+        return normed
 
     def _linear(self, unit: LinearUnit, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         reads_input = _reads_input(x)

@@ -8,6 +8,9 @@ mode computes one affine map, BN(conv(x)) = W' x + b' with, per output channel,
 LRP's rules that change the weights (gamma, z+, z^B, w^2) must see W', not W: (s W)^+ is not
 s W^+ where s < 0. Merging is what zennit's ``SequentialMergeBatchNorm`` canonizer does; here the
 merged weights are computed for the call and the model's own parameters are never touched.
+
+timm's ``Conv2dSame`` (TensorFlow's asymmetric "same" padding, in EfficientNet-Lite0's strided layers)
+is a convolution whose own forward pads first: it runs through that forward with the rule's weights.
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.stateless import _reparametrize_module
 
 #: The layers with weights that LRP's rules redistribute through.
 LINEAR_LAYERS = (nn.Conv2d, nn.Linear)
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+#: Convolutions with a forward of their own that is still x -> conv(pad(x), weight) + bias: run through it.
+PADDED_CONVOLUTIONS = ("Conv2dSame",)
+
+
+def own_forward(module: nn.Module, base: type[nn.Module]) -> bool:
+    """Whether ``module`` replaces the forward of ``base`` (the layer type it is an instance of)."""
+    return type(module).forward is not base.forward
 
 
 def norm_affine(norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,16 +76,23 @@ class LinearUnit:
     def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """The layer's map with other parameters: W x + b (a convolution with the module's stride, padding, ...)."""
         module = self.module
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.Linear):
+            return F.linear(x, weight, bias)
+        if not own_forward(module, nn.Conv2d):
             return F.conv2d(x, weight, bias, module.stride, module.padding, module.dilation, module.groups)
-        return F.linear(x, weight, bias)
+        swapped = (
+            {"weight": weight} if module.bias is None else {"weight": weight, "bias": torch.zeros_like(module.bias)}
+        )
+        with _reparametrize_module(module, swapped):
+            output = type(module).forward(module, x)  # not module(x): no hooks
+        return output if bias is None else output + bias.reshape(1, -1, 1, 1)
 
     def transpose(self, s: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """W^T s, shaped like the layer's input ``like``: the vector-Jacobian product of the linear map x -> W x."""
         module = self.module
         if isinstance(module, nn.Linear):
             return s @ weight
-        if not isinstance(module.padding, str):  # a transposed convolution, without a forward pass
+        if not own_forward(module, nn.Conv2d) and not isinstance(module.padding, str):  # no forward pass needed
             return torch.nn.grad.conv2d_input(
                 like.shape, weight, s, module.stride, module.padding, module.dilation, module.groups
             )
