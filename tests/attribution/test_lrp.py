@@ -22,7 +22,7 @@ from zennit.rules import WSquare as ZennitWSquare
 from zennit.torchvision import ResNetCanonizer, VGGCanonizer
 from zennit.types import Convolution
 
-from labkit.attribution import lrp
+from labkit.attribution import gradient_x_input, lrp
 from labkit.attribution.lrp import Composite, Epsilon, Flat, Gamma, WSquare, ZBox, ZPlus
 from labkit.guards import hook_count
 from labkit.toy_models import tiny_cnn, toy_lrp_cnn
@@ -131,6 +131,12 @@ def test_relevance_sums_to_the_score_without_biases(resnet18_unbiased, options):
         scores = resnet18_unbiased(x).amax(dim=1)
     assert float(gap.abs().max()) < 1e-4 * float(scores.abs().max())
     torch.testing.assert_close(maps.flatten(1).sum(1), scores, rtol=1e-4, atol=1e-6)
+
+
+def test_lrp_0_is_gradient_times_input_on_a_relu_network_without_biases(resnet18_unbiased):
+    """Ancona et al. (2018): with epsilon -> 0 and no biases, LRP-epsilon on a ReLU network is gradient x input."""
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    close(lrp(resnet18_unbiased, x, 7, epsilon=1e-30, stabilizer=1e-30), gradient_x_input(resnet18_unbiased, x, 7))
 
 
 def test_epsilon_absorbs_relevance():
@@ -310,8 +316,9 @@ def test_clear_errors():
         (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 2)), "GELU"),
         (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4), nn.ReLU()), "GroupNorm"),
         (lambda: timm.create_model("tf_efficientnet_b0", pretrained=False), "SiLU"),
+        (lambda: torchvision.models.regnet_y_400mf(), "Sigmoid"),
     ],
-    ids=["gelu", "groupnorm", "timm-silu"],
+    ids=["gelu", "groupnorm", "timm-silu", "squeeze-excitation"],
 )
 def test_models_without_rules_are_refused_by_name(build, names):
     model = build().eval()

@@ -66,10 +66,12 @@ def lrp(
     ``Alpha1_Beta0_Rule`` use the whole input x with modified weights and the unmodified bias, so they
     differ from gamma and z+ here (and zennit) where inputs are negative or biases are not zero.
 
-    Covered: :func:`.propagation.check_supported` names what is (torchvision's VGG, ResNet, ResNeXt,
-    MobileNet-V2, DenseNet, SqueezeNet, ...; timm's EfficientNet-Lite0, the course's default, with its fused
-    BatchNormAct2d and Conv2dSame); a model with other layers (GELU, SiLU, LayerNorm, GroupNorm, ...) gets a
-    ValueError naming them.
+    Covered: :func:`.propagation.check_supported` names what is. Checked (conservation without biases):
+    torchvision's AlexNet, VGG (with and without batch norm), ResNet, ResNeXt, Wide ResNet, DenseNet,
+    MobileNet-V2, SqueezeNet, ShuffleNet-V2, MNASNet, GoogLeNet, RegNet-X, and timm's EfficientNet-Lite0
+    (the course's default, with its fused BatchNormAct2d and Conv2dSame). Refused with a ValueError naming
+    the layers: EfficientNet-B0 and RegNet-Y (SiLU, Sigmoid gates), MobileNet-V3 (Hardswish), ConvNeXt
+    (GELU, LayerNorm), and any other layer without a rule here.
     """
     check_reduce(reduce)
     inputs = as_batch(inputs).to(model_device(model))

@@ -36,6 +36,7 @@ from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, PADDED_CONVOLUTIO
 POOLS = (nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 #: Batch norms with their activation inside (timm): recomputed as the two (see the module's doc).
 FUSED_NORMS = ("BatchNormAct2d",)
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 #: Module types with an LRP rule (attached by :class:`Propagation`).
 RULE_TYPES = (*LINEAR_LAYERS, *NORMS, *POOLS, *RELU_LIKE)
 #: Modules that pass relevance as their gradient does (no rule needed).
@@ -57,7 +58,8 @@ def check_supported(model: nn.Module) -> None:
         base = next((kind for kind in (*RULE_TYPES, *GRADIENT_TYPES) if isinstance(module, kind)), None)
         if base is None:
             own_parameters = list(module.parameters(recurse=False))
-            if not list(module.children()) and (own_parameters or type(module).__module__.startswith("torch.nn")):
+            leaf = not list(module.children()) and not isinstance(module, CONTAINERS)  # an empty Sequential passes x
+            if leaf and (own_parameters or type(module).__module__.startswith("torch.nn")):
                 problems.add(type(module).__name__)
         elif own_forward(module, base) and base not in RELU_LIKE and not _known_forward(module):
             problems.add(f"{type(module).__name__} (its own forward)")
