@@ -25,6 +25,13 @@ import torch
 from captum import attr as captum
 from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torchvision.models import ResNet
+from zennit.attribution import Gradient
+from zennit.canonizers import SequentialMergeBatchNorm
+from zennit.composites import EpsilonGammaBox, LayerMapComposite, layer_map_base
+from zennit.rules import Epsilon
+from zennit.torchvision import ResNetCanonizer
+from zennit.types import Convolution
 
 import labkit.attribution as lk
 from bench.timing import Run, best_times
@@ -44,7 +51,7 @@ def runnable(peers: dict[str, Run]) -> tuple[dict[str, Run], list[str]]:
     for label, run in peers.items():
         try:
             run()
-        except RuntimeError as error:
+        except (RuntimeError, TypeError, ValueError) as error:  # Captum's LRP: TypeError for a layer without a rule
             failures.append(f"{label}: {str(error).splitlines()[0][:150]}")
         else:
             works[label] = run
@@ -131,6 +138,26 @@ def grad_cam_library(cls, model, layer, inputs, targets, **attributes) -> Run:
     return run
 
 
+def zennit_lrp(model, inputs, targets, composite: str, bounds: tuple[torch.Tensor, torch.Tensor]) -> Run:
+    """zennit's LRP with the relevance S_c at the target, the canonizers of its model (``ResNetCanonizer`` or
+    ``SequentialMergeBatchNorm``) and a composite equal to labkit's ``composite`` (its stabilizers 1e-6)."""
+    canonizers = [ResNetCanonizer()] if isinstance(model, ResNet) else [SequentialMergeBatchNorm()]
+    index = targets[:, None]
+
+    def make() -> LayerMapComposite:
+        if composite == "epsilon":
+            rules = [(Convolution, Epsilon(1e-6)), (torch.nn.Linear, Epsilon(1e-6))]
+            return LayerMapComposite(layer_map_base(1e-6) + rules, canonizers=canonizers)
+        low, high = (bound.expand_as(inputs) for bound in bounds)
+        return EpsilonGammaBox(low=low, high=high, canonizers=canonizers)
+
+    def run() -> None:
+        with Gradient(model=model, composite=make()) as attributor:
+            attributor(inputs, lambda output: torch.zeros_like(output).scatter(1, index, output.gather(1, index)))
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -168,6 +195,7 @@ def main() -> None:
     handle.remove()
     k = store[0].shape[1]
     references = torch.stack([x.mean(0), torch.zeros_like(x[0]), x[0].flip(-1), x[-1].flip(-2)])
+    bounds = (clf.preprocess(torch.zeros(3, 1, 1)).to(device), clf.preprocess(torch.ones(3, 1, 1)).to(device))
     patch = 32
     windows = (math.ceil((args.size - patch) / patch) + 1) ** 2
     sigma = 0.15 * float(x.amax() - x.amin())
@@ -233,6 +261,27 @@ def main() -> None:
             lambda: lk.deeplift_shap(model, x, t, references=references),
             {"DeepLiftShap*": lambda: captum.DeepLiftShap(model).attribute(x, baselines=references, target=t)},
             floors.reference_pairs(b * len(references), bs["pairs"](b * len(references))),
+        ),
+        (
+            "deeplift_reveal_cancel",
+            lambda: lk.deeplift(model, x, t, rule="reveal_cancel"),
+            {},
+            floors.reference_pairs(b, bs["pairs"](b)),
+        ),
+        (
+            "lrp",
+            lambda: lk.lrp(model, x, t),
+            {
+                "zennit epsilon": zennit_lrp(model, x, t, "epsilon", bounds),
+                "LRP (Captum)\u2020": lambda: captum.LRP(model).attribute(x, target=t),
+            },
+            floors.backwards(b, b),
+        ),
+        (
+            "lrp_gamma_box",
+            lambda: lk.lrp(model, x, t, composite="epsilon_gamma_box", bounds=bounds),
+            {"zennit EpsilonGammaBox": zennit_lrp(model, x, t, "epsilon_gamma_box", bounds)},
+            floors.backwards(b, b),
         ),
         ("cam", lambda: lk.cam(model, x, t, layer=cam_layer), {}, floors.forwards(b, b)),
         (
@@ -321,7 +370,7 @@ def main() -> None:
             continue
         try:
             ours()
-        except ValueError as error:  # e.g. CAM on a model without a GAP + linear head
+        except ValueError as error:  # e.g. CAM on a model without a GAP + linear head, LRP on timm's fused layers
             print(f"{name:22s} not run: {error}")
             continue
         peers, failures = runnable(peers)
@@ -337,6 +386,10 @@ def main() -> None:
             print(f"{'':22s} peer failed: {failure}")
     print("* Captum has no rule for ReLU6 (Hardtanh): on a network that has them, such as EfficientNet-Lite0,")
     print("  it computes something cheaper (the plain gradient through each ReLU6).")
+    print("\u2020 Captum's LRP runs on ResNets but copies relevance to both branches of each residual sum and has no")
+    print("  batch-norm merging: its relevance no longer sums to the score there (labkit's and zennit's do).")
+    print("  zennit has no canonizer for timm's BatchNormAct2d: on EfficientNet-Lite0 it runs, but its relevance no")
+    print("  longer sums to the score (labkit's does), so its time there is that of another computation.")
 
 
 if __name__ == "__main__":

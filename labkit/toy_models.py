@@ -76,3 +76,28 @@ def tiny_train_cnn(seed: int = 0, dtype: torch.dtype = torch.float32, batch_norm
     linear to 3 classes, in ``dtype`` and train mode: a model being trained (lab 8's loss). Layer
     ``"3"`` is the second convolution."""
     return toy_cnn(seed, channels=(4, 5), classes=3, inplace=(True, False), norm_after=0, norm=batch_norm).to(dtype)
+
+
+def toy_lrp_cnn(seed: int = 0, classes: int = 3) -> nn.Sequential:
+    """Conv 4, BatchNorm (random running statistics), ReLU, 2x2 max pooling, conv 5, ReLU6, GAP, linear; in eval mode.
+
+    Every kind of layer LRP treats differently in one short sequence (a batch norm to merge, a max pool,
+    ReLU6), small enough for a slow loop over every weight (inputs of 6 x 6)."""
+    torch.manual_seed(seed)
+    norm = nn.BatchNorm2d(4)
+    with torch.no_grad():
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.weight.uniform_(-1.5, 1.5)
+        norm.bias.uniform_(-0.3, 0.3)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        norm,
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 5, 3, padding=1),
+        nn.ReLU6(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(5, classes),
+    ).eval()

@@ -24,6 +24,7 @@ from labkit.attribution.deeplift import deeplift, deeplift_shap
 from labkit.attribution.gradients import gradient_x_input, saliency, smoothgrad
 from labkit.attribution.guided_grad_cam import guided_grad_cam
 from labkit.attribution.integrated_gradients import integrated_gradients
+from labkit.attribution.lrp import lrp
 from labkit.attribution.occlusion import occlusion, occlusion_positions, occlusion_scores
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "guided_grad_cam",
     "integrated_gradients",
     "layer_cam",
+    "lrp",
     "occlusion",
     "occlusion_positions",
     "occlusion_scores",

@@ -1,5 +1,5 @@
-"""DeepLIFT with the rescale rule (Shrikumar et al., "Learning Important Features Through
-Propagating Activation Differences", ICML 2017) and DeepLIFT-SHAP (Lundberg & Lee, NeurIPS 2017).
+"""DeepLIFT with the rescale or the RevealCancel rule (Shrikumar et al., "Learning Important Features
+Through Propagating Activation Differences", ICML 2017) and DeepLIFT-SHAP (Lundberg & Lee, NeurIPS 2017).
 
 The references x' run through the network first, without gradients, and each
 nonlinearity's input and output are recorded; then the inputs x run forward and backward.
@@ -8,7 +8,9 @@ gradient; each nonlinearity y = f(x) back-propagates the multiplier
 
     m = (f(x) - f(x')) / (x - x')          (rescale rule; f'(x) where |x - x'| < 1e-10)
 
-instead of f'(x), and max pooling distributes the multiplier of the pooled difference to
+instead of f'(x) (``rule="reveal_cancel"``: the positive and negative parts of the difference get
+multipliers of their own where the nonlinearity reads a convolution or linear layer; see
+:mod:`labkit.attribution.reveal_cancel`), and max pooling distributes the multiplier of the pooled difference to
 the winning positions (Captum's rule, with the inputs' multipliers on both sides). The
 attributions C = (x - x') * m_chain satisfy summation-to-delta: sum_i C_i = S_c(x) - S_c(x'),
 whatever the network (the *gap* is 0 up to float error). DeepLIFT-SHAP averages DeepLIFT
@@ -32,6 +34,8 @@ from labkit.attribution.backward_rules import RELU_LIKE, backward_rules, replace
 from labkit.attribution.baselines import as_baseline
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
+from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, LinearUnit, own_forward
+from labkit.attribution.reveal_cancel import reveal_cancel_backward
 from labkit.batching import auto_batch_size, check_batch_size
 from labkit.device import model_device
 from labkit.grading import reference
@@ -40,6 +44,8 @@ from labkit.images import as_batch, check_finite
 from labkit.targets import Targets, target_scores, targets_from_model
 
 EPS = 1e-10
+#: DeepLIFT's rules for nonlinearities (§3.5.2 and §3.5.3 of the paper).
+RULES = ("rescale", "reveal_cancel")
 
 #: (the gradient reaching a module's output) -> the gradient DeepLIFT passes to its input.
 Backward = Callable[[torch.Tensor], torch.Tensor]
@@ -146,14 +152,28 @@ class ReferenceRule:
 
     reads_input = True
 
-    def __init__(self) -> None:
+    def __init__(self, rule: str = "rescale") -> None:
+        if rule not in RULES:
+            raise ValueError(
+                f"Unknown DeepLIFT rule {rule!r}; use one of {RULES} (rescale: one multiplier per nonlinearity; "
+                "reveal_cancel: separate ones for the positive and negative parts of its input's difference)."
+            )
+        self.reveal_cancel = rule == "reveal_cancel"
         self.recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.replay: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
+        #: RevealCancel: id(a linear layer's output) -> (that output, its unit, the layer's input a and a_ref, whether
+        #: a batch norm is merged in already)
+        self.units: dict[int, tuple[torch.Tensor, LinearUnit, torch.Tensor, torch.Tensor, bool]] = {}
+
+    @property
+    def modules(self) -> tuple[type[nn.Module], ...]:
+        """The module types this rule is attached to (RevealCancel also watches the linear layers)."""
+        return (*BACKWARDS, *LINEAR_LAYERS, *NORMS) if self.reveal_cancel else tuple(BACKWARDS)
 
     def record(self, model: nn.Module, references: torch.Tensor) -> None:
         """Run the references, then make every recorded tensor the rule's own to overwrite: one whose
         memory a later record, a parameter, a buffer or ``references`` also uses is copied."""
-        self.recorded, self.replay = [], None
+        self.recorded, self.replay, self.units = [], None, {}
         with torch.no_grad():
             model(references)
         shared = {_memory(t) for t in (references, *model.parameters(), *model.buffers())}
@@ -175,9 +195,31 @@ class ReferenceRule:
                 f"DeepLIFT: the inputs' forward pass reached {type(module).__name__} in a different order or "
                 "shape than the references' pass. DeepLIFT needs a forward pass that does not depend on the data."
             )
+        if isinstance(module, (*LINEAR_LAYERS, *NORMS)):
+            self._note_unit(module, inputs, output, x_ref)
+            return output
+        produced = self.units.get(id(inputs)) if self.reveal_cancel else None
+        if produced is not None and produced[0] is inputs and isinstance(module, RELU_LIKE):
+            _, unit, a, a_ref, _merged = produced
+            with torch.no_grad():
+                backward = reveal_cancel_backward(module, unit, a, a_ref, inputs, x_ref, output, y_ref)
+            return replace_backward(a, output, backward)
         with torch.no_grad():
             backward = rule_for(module, BACKWARDS)(module, inputs, output, x_ref, y_ref)
         return replace_backward(inputs, output, backward)
+
+    def _note_unit(self, module: nn.Module, inputs: torch.Tensor, output: torch.Tensor, x_ref: torch.Tensor) -> None:
+        """Remember a linear layer's output (or a batch norm's, merged with the layer whose output it reads),
+        with its input on both passes, for a nonlinearity that reads it (RevealCancel)."""
+        if isinstance(module, LINEAR_LAYERS):
+            if not isinstance(module, nn.Conv2d) or module.padding_mode == "zeros":
+                self.units[id(output)] = (output, LinearUnit.of(module), inputs, x_ref, False)
+            return
+        layer = self.units.get(id(inputs))
+        fused = own_forward(module, nn.BatchNorm1d if isinstance(module, nn.BatchNorm1d) else nn.BatchNorm2d)
+        if layer is not None and layer[0] is inputs and not layer[4] and not fused:  # timm's BatchNormAct2d: rescale
+            _, unit, a, a_ref, _merged = layer
+            self.units[id(output)] = (output, LinearUnit.of(unit.module, module), a, a_ref, True)
 
 
 def pairs_per_pass(model: nn.Module, sample: torch.Tensor, n_pairs: int) -> int:
@@ -215,6 +257,7 @@ def _run(
     targets: Targets,
     references: torch.Tensor,
     pairs_of: str,
+    rule_name: str,
     reduce: str,
     return_gap: bool,
     batch_size: int | None,
@@ -222,6 +265,7 @@ def _run(
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     check_reduce(reduce)
     check_batch_size(batch_size)
+    rule = ReferenceRule(rule_name)
     n_images, n_references = len(inputs), len(references)
     device = inputs.device
     if pairs_of == "own":
@@ -234,8 +278,7 @@ def _run(
     with model_guard(model):
         resolved = targets_from_model(model, inputs, targets)
         size = batch_size or pairs_per_pass(model, inputs[:1], len(pairs[0]))
-        rule = ReferenceRule()
-        with backward_rules(model, dict.fromkeys(BACKWARDS, rule), "DeepLIFT"):
+        with backward_rules(model, dict.fromkeys(rule.modules, rule), "DeepLIFT"):
             total = _deeplift_pairs(model, rule, inputs, references, resolved, pairs, size, progress)
         attributions = total / (1 if pairs_of == "own" else n_references)
         if not return_gap:
@@ -253,6 +296,7 @@ def deeplift(
     targets: Targets = None,
     *,
     baseline: float | torch.Tensor = 0.0,
+    rule: str = "rescale",
     reduce: str = "sum",
     return_gap: bool = False,
     batch_size: int | None = None,
@@ -265,10 +309,17 @@ def deeplift(
     (B, 3, H, W), in preprocessed units. Equal to Captum's ``DeepLift`` on networks of ReLU
     without max pooling; Captum has no ReLU6 rule, and its max-pooling rule does not keep
     summation-to-delta (its delta is about 1e-3 of the score on VGG-11; ours is float error).
+
+    ``rule``: ``"rescale"`` (the default, Captum's) or ``"reveal_cancel"`` (§3.5.3; see
+    :mod:`labkit.attribution.reveal_cancel`): at a ReLU/ReLU6 that reads a convolution or linear layer (a batch
+    norm between them merged in), the positive and negative terms of its input's difference get multipliers
+    of their own; a nonlinearity that reads anything else (a residual sum) keeps the rescale rule, which is
+    RevealCancel with the difference as one term. Summation-to-delta holds with either. RevealCancel costs
+    four convolutions forward and five backward per such nonlinearity on top of Rescale's passes.
     """
     inputs = as_batch(inputs).to(model_device(model))
     references = as_baseline(baseline, inputs)
-    return _run(model, inputs, targets, references, "own", reduce, return_gap, batch_size, progress)
+    return _run(model, inputs, targets, references, "own", rule, reduce, return_gap, batch_size, progress)
 
 
 @reference
@@ -278,6 +329,7 @@ def deeplift_shap(
     targets: Targets = None,
     *,
     references: torch.Tensor,
+    rule: str = "rescale",
     reduce: str = "sum",
     return_gap: bool = False,
     batch_size: int | None = None,
@@ -286,7 +338,7 @@ def deeplift_shap(
     """DeepLIFT-SHAP maps (B, H, W): DeepLIFT averaged over the R ``references`` (R, 3, H, W)
     (e.g. a few real images, or noise), every image with every reference, ``batch_size``
     pairs at a time. The gap compares with S_c(x) - mean_r S_c(x'_r). Equal to Captum's
-    ``DeepLiftShap``."""
+    ``DeepLiftShap``. ``rule`` as for :func:`deeplift`."""
     inputs = as_batch(inputs).to(model_device(model))
     references = torch.as_tensor(references, dtype=inputs.dtype, device=inputs.device)
     if references.ndim != 4 or references.shape[1:] != inputs.shape[1:] or len(references) < 1:
@@ -295,4 +347,4 @@ def deeplift_shap(
             f"{tuple(inputs.shape[1:])}, got {tuple(references.shape)}."
         )
     check_finite(references, "The references")
-    return _run(model, inputs, targets, references, "all", reduce, return_gap, batch_size, progress)
+    return _run(model, inputs, targets, references, "all", rule, reduce, return_gap, batch_size, progress)

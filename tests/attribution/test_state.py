@@ -18,6 +18,7 @@ METHODS = [
     "integrated_gradients",
     "deeplift",
     "deeplift_shap",
+    "lrp",
     "cam",
     "grad_cam",
     "grad_cam_pp",
