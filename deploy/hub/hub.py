@@ -309,9 +309,11 @@ class Hub:
                 "ServerApp": {
                     "jpserver_extensions": {f"nbgrader.server_extensions.{name}": on for name, on in extensions.items()}
                 },
+                # The class settings of `make lab` (jupyter/): no news or update pop-ups, Markdown shown rendered.
                 "LabApp": {
                     "news_url": None,
                     "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+                    "app_settings_dir": str(REPO / "jupyter" / "settings"),
                 },
             }
             if role == "grader":
