@@ -2,6 +2,7 @@
 
     python deploy/hub/hub.py start --instructor ada           # = make hub HUB_INSTRUCTORS=ada
     python deploy/hub/hub.py students roster.csv             # Unix users, logins, the gradebook
+    python deploy/hub/hub.py grades grades.csv               # the gradebook as a CSV for the LMS
     python deploy/hub/hub.py stop                             # = make hub-stop
     python deploy/hub/hub.py status
 
@@ -198,8 +199,20 @@ class Hub:
         exchange.mkdir(exist_ok=True)
         os.chmod(exchange, 0o777)
         for name in settings["instructors"]:
-            ensure_user(name, settings["home_base"])
+            self.add_user(name)
         self.make_course()
+
+    def add_user(self, name: str) -> None:
+        """The Unix user ``name``; a new one gets a random first password for PAM logins (``secrets/passwords.csv``)."""
+        settings = self.settings
+        new = not user_exists(name)
+        ensure_user(name, settings["home_base"])
+        if new and settings["auth"] == "pam":
+            password = secrets.token_urlsafe(9)
+            run(["chpasswd"], input=f"{name}:{password}\n")
+            with (self.secrets / "passwords.csv").open("a") as handle:
+                handle.write(f"{name},{password}\n")
+            os.chmod(self.secrets / "passwords.csv", 0o600)
 
     def make_secrets(self) -> None:
         self.secrets.mkdir(exist_ok=True)
@@ -371,23 +384,15 @@ class Hub:
                 f"{roster_csv}: a CSV with a header line naming at least the column id (id,first_name,last_name,email)"
             )
         known = {student["id"]: student for student in self.roster}
-        passwords = []
         for row in rows:
-            name = row["id"].strip()
+            name = (row["id"] or "").strip()
             if not name or not name.replace("-", "").replace("_", "").isalnum() or not name[0].isalpha():
                 raise HubError(f"{roster_csv}: {name!r} is not a Unix user name (letters, digits, - and _)")
-            new = not user_exists(name)
-            ensure_user(name, settings["home_base"])
-            if new and settings["auth"] == "pam":
-                password = secrets.token_urlsafe(9)
-                run(["chpasswd"], input=f"{name}:{password}\n")
-                passwords.append((name, password))
+        for row in rows:
+            name = row["id"].strip()
+            self.add_user(name)
             known[name] = {key: (value or "").strip() for key, value in row.items()}
         write_private(self.data / "roster.json", json.dumps(list(known.values()), indent=1), 0o644)
-        if passwords:
-            with (self.secrets / "passwords.csv").open("a") as handle:
-                handle.writelines(f"{name},{password}\n" for name, password in passwords)
-            os.chmod(self.secrets / "passwords.csv", 0o600)
         copy = self.course_folder() / "roster.csv"
         shutil.copy(roster_csv, copy)
         shutil.chown(copy, settings["grader"])

@@ -136,7 +136,14 @@ c.JupyterHub.load_roles = [
     {
         "name": "course-manager",
         "services": ["course-manager"],
-        "scopes": ["admin:users", "admin:groups", "admin:servers", "access:servers", "access:services"],
+        "scopes": [
+            "admin:users",
+            "admin:groups",
+            "admin:servers",
+            "access:servers",
+            "access:services",
+            "read:services",
+        ],
     },
 ]
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.browser.conftest import browser  # noqa: F401  (the browser tests' Chromium, or their skip)
+
 REPO = Path(__file__).resolve().parents[2]
 HUB = REPO / "deploy" / "hub" / "hub.py"
 STUDENTS = ("s1", "s2", "s3")

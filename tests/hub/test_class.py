@@ -16,10 +16,6 @@ import nbformat
 import psutil
 import pytest
 
-from tests.browser.conftest import CHROMIUM
-from tests.browser.conftest import REQUIRED as BROWSER_REQUIRED
-from tests.browser.conftest import missing as browser_missing
-from tests.browser.jupyterlab import CHROMIUM_ARGS
 from tests.hub.conftest import LOG, Class
 
 SHOTS = LOG.parent
@@ -93,6 +89,9 @@ def test_servers_start_as_their_own_users(klass: Class):
     for name in [klass.instructor, *klass.students]:
         start_server(klass, name)
     klass.timings["servers_start_s"] = time.monotonic() - begin
+    # The idle culler and the formgrader run as services of the hub.
+    services = {name: ok(klass.hub_api("GET", f"/services/{name}")) for name in ("idle-culler", klass.course)}
+    assert all(service["pid"] for service in services.values()), services
     # Each server runs as its own Unix user (nbgrader's exchange relies on it).
     owners = {
         process.info["username"]
@@ -269,45 +268,34 @@ def test_grades_csv_for_the_lms(klass: Class):
     klass.timings["round_trip_s"] = STATE["submit_s"] + STATE["grade_s"]
 
 
-def test_formgrader_and_lab_open_in_the_browser(klass: Class):
-    """The instructor's formgrader (its own tab) and a student's fetched lab, through the hub's login, in Chromium."""
-    reason = browser_missing()
-    if reason and BROWSER_REQUIRED:
-        pytest.fail(f"{reason} (COURSE_BROWSER_TESTS=required)")
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def test_formgrader_and_lab_open_in_the_browser(klass: Class, browser):
+    """The instructor's formgrader (its own tab) and a student's fetched lab, through the hub's login, in Chromium
+    (the browser tests' fixture: skipped without Chromium, failed where COURSE_BROWSER_TESTS=required)."""
+    for name, path, ready in (
+        (klass.instructor, f"services/{klass.course}/formgrader", "text=Manage Assignments"),
+        (
+            klass.students[0],
+            f"user/{klass.students[0]}/lab/tree/{student_path(klass)}",
+            ".jp-Notebook .jp-Cell >> nth=2",
+        ),
+    ):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
-            for name, path, ready in (
-                (klass.instructor, f"services/{klass.course}/formgrader", "text=Manage Assignments"),
-                (
-                    klass.students[0],
-                    f"user/{klass.students[0]}/lab/tree/{student_path(klass)}",
-                    ".jp-Notebook .jp-Cell >> nth=2",
-                ),
-            ):
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                errors: list[str] = []
-                page.on(
-                    "console", lambda message, errors=errors: message.type == "error" and errors.append(message.text)
-                )
-                page.on("pageerror", lambda error, errors=errors: errors.append(f"page error: {error}"))
-                page.goto(f"{klass.url}/hub/login?next=/{path}", timeout=120_000)
-                page.fill("input[name=username]", name)
-                page.fill("input[name=password]", klass.secret("dummy_password"))
-                page.click("input[type=submit], button[type=submit]")
-                page.wait_for_selector(ready, timeout=180_000)
-                if name == klass.instructor:  # the assignment of the class is listed, with its submissions
-                    page.wait_for_selector(f"text={ASSIGNMENT}", timeout=60_000)
-                else:
-                    page.wait_for_selector("text=double(2) should be 4", timeout=60_000)
-                page.wait_for_timeout(2000)  # late errors of the page's start
-                page.screenshot(path=str(SHOTS / f"{'formgrader' if name == klass.instructor else 'student-lab'}.png"))
-                assert not errors, f"{path}: browser console errors: {errors}"
-                context.close()
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda message, errors=errors: message.type == "error" and errors.append(message.text))
+            page.on("pageerror", lambda error, errors=errors: errors.append(f"page error: {error}"))
+            page.goto(f"{klass.url}/hub/login?next=/{path}", timeout=120_000)
+            page.fill("input[name=username]", name)
+            page.fill("input[name=password]", klass.secret("dummy_password"))
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_selector(ready, timeout=180_000)
+            if name == klass.instructor:  # the assignment of the class is listed, with its submissions
+                page.wait_for_selector(f"text={ASSIGNMENT}", timeout=60_000)
+            else:
+                page.wait_for_selector("text=double(2) should be 4", timeout=60_000)
+            page.wait_for_timeout(2000)  # late errors of the page's start
+            page.screenshot(path=str(SHOTS / f"{'formgrader' if name == klass.instructor else 'student-lab'}.png"))
+            assert not errors, f"{path}: browser console errors: {errors}"
         finally:
-            browser.close()
+            context.close()
