@@ -34,10 +34,18 @@ def tree(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def measure(notebook: Path, timeout: int = 1800) -> dict:
-    """Run ``notebook`` in a fresh kernel; its peak RSS (MiB), CPU-seconds and wall seconds."""
+def measure(notebook: Path, timeout: int = 1800, graded: bool = False) -> dict:
+    """Run ``notebook`` in a fresh kernel; its peak RSS (MiB), CPU-seconds and wall seconds. ``graded``: only
+    the cells grading runs (the graded cells and what they need, ``labkit.grader.needed``), as a student who runs
+    the setup and the exercises does."""
+    book = nbformat.read(notebook, as_version=4)
+    if graded:
+        from labkit.grader.needed import cells_to_run
+
+        keep = cells_to_run(book.cells)
+        book.cells = [cell for index, cell in enumerate(book.cells) if index in keep]
     client = NotebookClient(
-        nbformat.read(notebook, as_version=4),
+        book,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(notebook.parent)}},
