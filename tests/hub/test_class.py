@@ -9,6 +9,7 @@ one right but late. The tests run in order and share the module's class.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from urllib.parse import quote
 
@@ -29,6 +30,8 @@ WRONG = (
     "def double(x):\n    return x + 2\n\n\nimport os\nprint({probe!r}, 'visible=' + str(os.path.exists({folder!r})))"
 )
 POINTS = 3
+#: A lab of the course, released and fetched through the hub, opened in the browser.
+LAB, LAB_NOTEBOOK, LAB_TITLE = "01_occlusion", "occlusion.ipynb", "h1:has-text('Occlusion')"
 STATE: dict = {}
 
 
@@ -112,10 +115,12 @@ def test_instructor_releases_through_the_formgrader(klass: Class):
     )
     # A student may not use the formgrader.
     assert klass.formgrader("GET", "assignments", token=klass.tokens[klass.students[0]]).status_code == 403
-    generated = ok(klass.formgrader("POST", f"assignment/{ASSIGNMENT}/assign"))
-    assert generated["success"], generated
-    released = ok(klass.formgrader("POST", f"assignment/{ASSIGNMENT}/release"))
-    assert released["success"], released
+    # The small assignment the class is graded on, and the course's first lab (from this checkout's solutions/).
+    for assignment in (ASSIGNMENT, LAB):
+        generated = ok(klass.formgrader("POST", f"assignment/{assignment}/assign"))
+        assert generated["success"], generated
+        released = ok(klass.formgrader("POST", f"assignment/{assignment}/release"))
+        assert released["success"], released
 
 
 def test_students_fetch_validate_submit(klass: Class):
@@ -126,6 +131,9 @@ def test_students_fetch_validate_submit(klass: Class):
             listing
         )
         ok(klass.user("POST", name, "assignments/fetch", data={"course_id": klass.course, "assignment_id": ASSIGNMENT}))
+    ok(klass.user("POST", right, "assignments/fetch", data={"course_id": klass.course, "assignment_id": LAB}))
+    lab = ok(klass.user("GET", right, f"api/contents/{klass.course}/{LAB}/{LAB_NOTEBOOK}"))["content"]
+    assert "BEGIN SOLUTION" not in json.dumps(lab) and "HIDDEN TESTS" not in json.dumps(lab)
     # Validation runs the notebook: the unanswered release fails its test.
     validated = ok(klass.user("POST", right, "assignments/validate", data={"path": student_path(klass)}))
     assert validated["success"] and validated["value"].get("failed"), validated
@@ -278,6 +286,7 @@ def test_formgrader_and_lab_open_in_the_browser(klass: Class, browser):
             f"user/{klass.students[0]}/lab/tree/{student_path(klass)}",
             ".jp-Notebook .jp-Cell >> nth=2",
         ),
+        (klass.students[0], f"user/{klass.students[0]}/lab/tree/{klass.course}/{LAB}/{LAB_NOTEBOOK}", LAB_TITLE),
     ):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
@@ -292,10 +301,10 @@ def test_formgrader_and_lab_open_in_the_browser(klass: Class, browser):
             page.wait_for_selector(ready, timeout=180_000)
             if name == klass.instructor:  # the assignment of the class is listed, with its submissions
                 page.wait_for_selector(f"text={ASSIGNMENT}", timeout=60_000)
-            else:
+            elif ASSIGNMENT in path:
                 page.wait_for_selector("text=double(2) should be 4", timeout=60_000)
             page.wait_for_timeout(2000)  # late errors of the page's start
-            page.screenshot(path=str(SHOTS / f"{'formgrader' if name == klass.instructor else 'student-lab'}.png"))
+            page.screenshot(path=str(SHOTS / f"{path.rsplit('/', 1)[-1].removesuffix('.ipynb')}.png"))
             assert not errors, f"{path}: browser console errors: {errors}"
         finally:
             context.close()
