@@ -113,6 +113,10 @@ def test_instructor_releases_through_the_formgrader(klass: Class):
         f"import shutil; shutil.chown({str(source)!r}, {klass.grader!r}); "
         f"shutil.chown({str(source / NOTEBOOK)!r}, {klass.grader!r})",
     )
+    # The formgrader may be framed by its own JupyterLab (JupyterHub >= 4.1 sends frame-ancestors 'none' otherwise,
+    # and the formgrader's tab in JupyterLab stays blank: nbgrader #1870).
+    page = klass.formgrader("GET", "status")
+    assert "frame-ancestors 'self'" in page.headers.get("Content-Security-Policy", ""), page.headers
     # A student may not use the formgrader.
     assert klass.formgrader("GET", "assignments", token=klass.tokens[klass.students[0]]).status_code == 403
     # The small assignment the class is graded on, and the course's first lab (from this checkout's solutions/).
