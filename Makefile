@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LABS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: lab test lint notebooks solutions grading-demo grade bench results reference-models clean
+.PHONY: lab test lint notebooks solutions grading-demo grade hub hub-stop bench results reference-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,25 @@ WORKERS ?= 2
 grade: $(STAMP)
 	@test -n "$(LAB)" || { echo "name the lab: make grade LAB=04_grad_cam"; exit 2; }
 	$(BIN)/python -m labkit.course grade $(LAB) --workers $(WORKERS)
+
+## Instructors: the course's JupyterHub on this machine (as root): a Unix user per student, nbgrader's exchange,
+## the formgrader as a service. make hub HUB_INSTRUCTORS="ada" [HUB_AUTH=pam|dummy|lti13] [HUB_PORT=8000]
+## [HUB_DATA=/srv/explaining-cnns-hub]; then python deploy/hub/hub.py students roster.csv. See the README.
+HUB_DATA ?= /srv/$(shell sed -n 's/^c.CourseDirectory.course_id = "\(.*\)"/\1/p' nbgrader_config.py)-hub
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+HUB_API_PORT ?= 8081
+HUB_PROXY_API_PORT ?= 8001
+HUB_FORMGRADER_PORT ?= 9999
+HUB_AUTH ?= pam
+HUB_ARGS := --ip $(HUB_IP) --port $(HUB_PORT) --hub-port $(HUB_API_PORT) --proxy-api-port $(HUB_PROXY_API_PORT) \
+  --formgrader-port $(HUB_FORMGRADER_PORT) --auth $(HUB_AUTH) $(foreach name,$(HUB_INSTRUCTORS),--instructor $(name))
+hub: $(STAMP)
+	@command -v configurable-http-proxy >/dev/null || { echo "the hub needs configurable-http-proxy: npm install -g configurable-http-proxy (as root)"; exit 2; }
+	$(BIN)/python deploy/hub/hub.py --data $(HUB_DATA) start $(HUB_ARGS)
+
+hub-stop: $(STAMP)
+	$(BIN)/python deploy/hub/hub.py --data $(HUB_DATA) stop
 
 ## Speed against Captum / pytorch-grad-cam, and of the metrics (prints tables; not part of the tests).
 bench: $(STAMP)
