@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from labkit.grader.record import record
 from labkit.grading import forbid
-from labkit.toy_models import toy_classifier
+from labkit.toy_models import toy_classifier, toy_cnn
 
-__all__ = ["assert_close", "call_student", "toy_classifier"]
+__all__ = [
+    "assert_close",
+    "call_student",
+    "check_eval_mode_kept",
+    "mode_sensitive_classifier",
+    "modes",
+    "toy_classifier",
+]
 
 
 def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:
@@ -46,3 +54,54 @@ def assert_close(got: object, expected: torch.Tensor, what: str, hint: str, atol
     )
     error = float((got - expected.cpu()).abs().max())
     assert error <= atol, f"{what}: values differ from the reference by up to {error:.3g}. {hint}"
+
+
+def mode_sensitive_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """A toy CNN whose output depends on its mode, in **train** mode: conv, BatchNorm, ReLU, conv, ReLU,
+    GAP, flatten, dropout (p = 0.5), linear.
+
+    The batch norm's running statistics are set away from (0, 1), so its train-mode output (batch
+    statistics) differs from its eval-mode one (running statistics), and the dropout is random in train
+    mode. A check passes it to an exercise that calls a model: the answer must give the eval-mode result
+    (the reference's, :func:`labkit.guards.model_guard`) and leave every module in the mode it found.
+    Layer ``[4]`` is the second ReLU (the last feature maps).
+    """
+    base = toy_cnn(seed, classes=classes, norm_after=0)
+    generator = torch.Generator().manual_seed(1000 + seed)
+    norm = base[1]
+    norm.running_mean.copy_(0.5 * torch.randn(norm.num_features, generator=generator))
+    norm.running_var.copy_(0.5 + torch.rand(norm.num_features, generator=generator))
+    *features, head = base
+    return nn.Sequential(*features, nn.Dropout(0.5), head).train()
+
+
+def modes(model: nn.Module) -> list[bool]:
+    """Every module's ``training`` flag, in ``model.modules()`` order."""
+    return [module.training for module in model.modules()]
+
+
+def check_eval_mode_kept(
+    run: Callable[[nn.Module], object], expected: Callable[[nn.Module], torch.Tensor], what: str, atol: float = 1e-5
+) -> None:
+    """``run(model)`` (the student's call) on :func:`mode_sensitive_classifier` models in train mode and in
+    eval mode equals ``expected(model)`` (the reference, which computes in eval mode), and leaves every
+    module's mode as it was found."""
+    for seed, train in ((11, True), (12, False)):
+        model = mode_sensitive_classifier(seed).train(train)
+        found = modes(model)
+        reference = expected(model)
+        got = run(model)
+        assert modes(model) == found, (
+            f"{what}: the model was in {'train' if train else 'eval'} mode and your function left it in another "
+            "mode. Remember the mode (was_training = model.training), call model.eval(), and restore it at the "
+            "end (model.train(was_training)), also when an error is raised (try/finally)."
+        )
+        assert_close(
+            got,
+            reference,
+            f"{what} on a model with batch normalisation and dropout, given in {'train' if train else 'eval'} mode",
+            "Explanations are computed in eval mode: in train mode batch normalisation uses the batch's own "
+            "statistics and dropout zeroes random units. Call model.eval() before the forward passes (and restore "
+            "the mode the model had afterwards).",
+            atol=atol * max(1.0, float(reference.abs().max())),
+        )
