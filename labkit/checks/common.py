@@ -19,23 +19,34 @@ __all__ = [
     "assert_close",
     "call_student",
     "check_eval_mode_kept",
+    "check_raises",
     "mode_sensitive_classifier",
     "modes",
+    "raised",
     "toy_classifier",
 ]
 
 
-def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:
+def call_student(
+    student: Callable, args: tuple, forbidden: tuple[Callable, ...], raises: type[Exception] | None = None
+) -> object:
     """``student(*args)`` with the ``forbidden`` labkit references switched off during the call.
 
     Tensor arguments are passed as copies, and the call fails if the student's code changed
     them in place. While nbgrader autogrades, the result is recorded (:func:`labkit.grader.record.record`)
     so that a process the student's code never touched can replay the check and decide
-    (:mod:`labkit.grader.verdict`).
+    (:mod:`labkit.grader.verdict`). ``raises``: an error the call is expected to raise; when it does, the
+    result is the marker :func:`raised` of that error, recorded like an answer (the replay sees it too).
     """
     copies = tuple(arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args)
     with forbid(*forbidden):
-        result = student(*copies)
+        if raises is None:
+            result = student(*copies)
+        else:
+            try:
+                result = student(*copies)
+            except raises:
+                result = raised(raises)
     record(result, args)
     for given, original in zip(copies, args):
         if isinstance(original, torch.Tensor):
@@ -105,3 +116,16 @@ def check_eval_mode_kept(
             "the mode the model had afterwards).",
             atol=atol * max(1.0, float(reference.abs().max())),
         )
+
+
+def raised(error: type[Exception]) -> str:
+    """The answer :func:`call_student` records for a call that raised ``error`` as expected."""
+    return f"raised {error.__name__}"
+
+
+def check_raises(
+    student: Callable, args: tuple, forbidden: tuple[Callable, ...], error: type[Exception], what: str
+) -> None:
+    """``student(*args)`` raises ``error`` (bad input), or an AssertionError that says ``what`` was expected."""
+    got = call_student(student, args, forbidden, raises=error)
+    assert isinstance(got, str) and got == raised(error), f"{what}: raise a {error.__name__} that says so."

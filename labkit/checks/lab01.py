@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 
 from labkit.attribution.occlusion import occlusion, occlusion_scores, scores_to_pixels
-from labkit.checks.common import assert_close, call_student, check_eval_mode_kept
+from labkit.checks.common import assert_close, call_student, check_eval_mode_kept, check_raises
 from labkit.patches import strongest_units
 from labkit.toy_models import toy_classifier
 
@@ -32,18 +32,6 @@ OCCLUSION_CASES = [
 
 #: (height, width, patch): a patch larger than the image along one axis or both.
 TOO_LARGE = [(8, 12, 9), (12, 8, 9), (5, 5, 6)]
-
-
-def _raises_value_error(student: Callable, args: tuple, forbidden: tuple[Callable, ...], what: str) -> None:
-    """``student(*args)`` raises ValueError, or an AssertionError that says what was expected."""
-    try:
-        call_student(student, args, forbidden)
-    except ValueError:
-        return
-    raise AssertionError(
-        f"{what}: a patch larger than the image must raise a ValueError that says so (not return a map "
-        "from a square clipped to the whole image)."
-    )
 
 
 def check_occlusion_probabilities(student: Callable) -> None:
@@ -72,11 +60,13 @@ def check_occlusion_probabilities(student: Callable) -> None:
     )
     for height, width, patch in TOO_LARGE:
         model, x = toy_classifier(0), torch.randn(3, height, width)
-        _raises_value_error(
+        check_raises(
             student,
             (model, x, 0, patch, 2),
             (occlusion, occlusion_scores),
-            f"occlusion_probabilities for a {height}x{width} image and patch {patch}",
+            ValueError,
+            f"occlusion_probabilities for a {height}x{width} image and patch {patch}: the patch is larger than the "
+            "image (do not clip the square to the whole image)",
         )
 
 
@@ -100,11 +90,12 @@ def check_occlusion_map(student: Callable) -> None:
             "all the squares that cover it, including the last, clipped ones at the border.",
         )
     for height, width, patch in TOO_LARGE:
-        _raises_value_error(
+        check_raises(
             student,
             (torch.rand(1, 1), 0.5, patch, 2, (height, width)),
             (scores_to_pixels, occlusion),
-            f"occlusion_map for a {height}x{width} image and patch {patch}",
+            ValueError,
+            f"occlusion_map for a {height}x{width} image and patch {patch}: the patch is larger than the image",
         )
 
 

@@ -22,6 +22,17 @@ SEVERAL_UNITS_PER_IMAGE = (
     "    return torch.stack([flat // per_image, flat % per_image // width, flat % width], dim=1)\n"
 )
 
+
+def mode_mistakes(indent: str) -> list[tuple]:
+    """The two mode mistakes of an answer that calls a model: computes in the mode it was given (train mode:
+    batch statistics, dropout), or leaves the model in eval mode. ``indent``: that of the answer's
+    ``model.eval()`` line; its ``model.train(was_training)`` ends a ``finally:`` block at 8 spaces."""
+    return [
+        ("calls the model in the mode it was given (train mode)", f"{indent}model.eval()\n", "", VISIBLE),
+        ("leaves the model in eval mode", "        model.train(was_training)\n", "        pass\n", VISIBLE),
+    ]
+
+
 NO_SIZE_CHECK = ("        raise ValueError(", "        print(")
 
 MISTAKES: dict[str, list[tuple]] = {
@@ -49,13 +60,7 @@ MISTAKES: dict[str, list[tuple]] = {
             VISIBLE,
         ),
         ("no error for a patch larger than the image", *NO_SIZE_CHECK, VISIBLE),
-        (
-            "calls the model in the mode it was given (train mode: batch statistics, dropout)",
-            "    model.eval()\n",
-            "",
-            VISIBLE,
-        ),
-        ("leaves the model in eval mode", "        model.train(was_training)\n", "        pass\n", VISIBLE),
+        *mode_mistakes("    "),
         ("calls labkit's occlusion", None, CALLS_LABKIT_OCCLUSION),
     ],
     "occlusion_map": [
