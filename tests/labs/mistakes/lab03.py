@@ -117,6 +117,7 @@ MISTAKES: dict[str, list[tuple]] = {
             "a scale factor from the integer ratio of the sizes",
             "size=size,",
             "scale_factor=(size[0] // cam_maps.shape[-2], size[1] // cam_maps.shape[-1]),",
+            VISIBLE,
         ),
         ("calls labkit's upsample_maps", None, CALLS_LABKIT_UPSAMPLE_MAPS),
     ],
