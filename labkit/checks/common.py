@@ -92,15 +92,15 @@ def modes(model: nn.Module) -> list[bool]:
 
 
 def check_eval_mode_kept(
-    run: Callable[[nn.Module], object], expected: Callable[[nn.Module], torch.Tensor], what: str, atol: float = 1e-5
+    run: Callable[[nn.Module], object], reference: Callable[[nn.Module], torch.Tensor], what: str, atol: float = 1e-5
 ) -> None:
     """``run(model)`` (the student's call) on :func:`mode_sensitive_classifier` models in train mode and in
-    eval mode equals ``expected(model)`` (the reference, which computes in eval mode), and leaves every
+    eval mode equals ``reference(model)`` (labkit's, which computes in eval mode), and leaves every
     module's mode as it was found."""
     for seed, train in ((11, True), (12, False)):
         model = mode_sensitive_classifier(seed).train(train)
         found = modes(model)
-        reference = expected(model)
+        expected = reference(model)
         got = run(model)
         assert modes(model) == found, (
             f"{what}: the model was in {'train' if train else 'eval'} mode and your function left it in another "
@@ -109,12 +109,12 @@ def check_eval_mode_kept(
         )
         assert_close(
             got,
-            reference,
+            expected,
             f"{what} on a model with batch normalisation and dropout, given in {'train' if train else 'eval'} mode",
             "Explanations are computed in eval mode: in train mode batch normalisation uses the batch's own "
             "statistics and dropout zeroes random units. Call model.eval() before the forward passes (and restore "
             "the mode the model had afterwards).",
-            atol=atol * max(1.0, float(reference.abs().max())),
+            atol=atol * max(1.0, float(expected.abs().max())),
         )
 
 
