@@ -47,6 +47,11 @@ MISTAKES: dict[str, list[tuple]] = {
         ("the predicted class instead of the target", "torch.as_tensor(targets)]", "logits.argmax(dim=1)]", VISIBLE),
         FIRST_TARGET,
         *mode_mistakes("    "),
+        (
+            "squeezes the maps (a batch of 1 or one-pixel images lose dimensions)",
+            "return gradient.abs().amax(dim=1)",
+            "return gradient.abs().amax(dim=1).squeeze()",
+        ),
         ("calls labkit's saliency", None, CALLS_LABKIT_SALIENCY),
     ],
     "gradient_x_input_map": [
@@ -95,6 +100,11 @@ MISTAKES: dict[str, list[tuple]] = {
             VISIBLE,
         ),
         *mode_mistakes("    "),
+        (
+            "the copies' axis found by squeezing (one sample, n = 1, breaks it)",
+            "mean_gradient = gradients.reshape(noise.shape).mean(dim=1)",
+            "mean_gradient = gradients.reshape(noise.shape).squeeze().mean(dim=1)",
+        ),
         ("calls labkit's smoothgrad", None, CALLS_LABKIT_SMOOTHGRAD),
     ],
 }

@@ -52,6 +52,11 @@ MISTAKES: dict[str, list[tuple]] = {
             "    return grad_out",
             VISIBLE,
         ),
+        (
+            "returns a flat tensor (right only for 1-D inputs)",
+            "return grad_out * forward_mask * backward_mask",
+            "return (grad_out * forward_mask * backward_mask).flatten()",
+        ),
         ("calls labkit's rules", None, CALLS_LABKIT_RULE),
     ],
     "guided_backprop": [
