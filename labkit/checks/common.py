@@ -92,11 +92,16 @@ def modes(model: nn.Module) -> list[bool]:
 
 
 def check_eval_mode_kept(
-    run: Callable[[nn.Module], object], reference: Callable[[nn.Module], torch.Tensor], what: str, atol: float = 1e-5
+    run: Callable[[nn.Module], object],
+    reference: Callable[[nn.Module], torch.Tensor],
+    what: str,
+    compare: Callable[..., None],
+    atol: float = 1e-5,
 ) -> None:
     """``run(model)`` (the student's call) on :func:`mode_sensitive_classifier` models in train mode and in
     eval mode equals ``reference(model)`` (labkit's, which computes in eval mode), and leaves every
-    module's mode as it was found."""
+    module's mode as it was found. ``compare``: the calling check module's ``assert_close``, so that a
+    check compares all its cases one way."""
     for seed, train in ((11, True), (12, False)):
         model = mode_sensitive_classifier(seed).train(train)
         found = modes(model)
@@ -107,7 +112,7 @@ def check_eval_mode_kept(
             "mode. Remember the mode (was_training = model.training), call model.eval(), and restore it at the "
             "end (model.train(was_training)), also when an error is raised (try/finally)."
         )
-        assert_close(
+        compare(
             got,
             expected,
             f"{what} on a model with batch normalisation and dropout, given in {'train' if train else 'eval'} mode",

@@ -57,6 +57,7 @@ def check_occlusion_probabilities(student: Callable) -> None:
         lambda model: call_student(student, (model, x, 2, 4, 3), (occlusion, occlusion_scores)),
         lambda model: occlusion_scores(model, x[None], 2, patch=4, stride=3)[0][0],
         "occlusion_probabilities",
+        assert_close,
     )
     for height, width, patch in TOO_LARGE:
         model, x = toy_classifier(0), torch.randn(3, height, width)

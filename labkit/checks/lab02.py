@@ -52,6 +52,7 @@ def _compare_on_cases(student: Callable, reference_method: Callable, name: str, 
         lambda model: call_student(student, (model, x, targets), FORBIDDEN),
         lambda model: reference_method(model, x, targets),
         name,
+        assert_close,
     )
 
 
@@ -118,4 +119,5 @@ def check_smoothgrad_map(student: Callable) -> None:
             batch_size=6,
         ),
         "smoothgrad_map",
+        assert_close,
     )

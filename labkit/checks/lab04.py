@@ -50,6 +50,7 @@ def check_grad_cam(student: Callable) -> None:
         lambda model: call_student(student, (model, model[4], x, target), (grad_cam, upsample_maps)),
         lambda model: grad_cam(model, x, target, layer=model[4]),
         "grad_cam",
+        assert_close,
     )
 
 

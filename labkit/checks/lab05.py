@@ -126,6 +126,7 @@ def check_guided_backprop(student: Callable) -> None:
         lambda model: call_student(student, (model, x, target), (guided_backprop, deconvnet, guided_grad_cam, passing)),
         lambda model: guided_backprop(model, x, target, reduce="none"),
         "guided_backprop",
+        assert_close,
     )
 
 
