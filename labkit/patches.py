@@ -96,13 +96,14 @@ def max_activating_patches(
 def strongest_units(maps: torch.Tensor, k: int) -> torch.Tensor:
     """(k, 3) long tensor of (image, row, col): the k images whose channel ``maps`` (N, h, w) peak highest.
 
-    Each image contributes its single strongest unit (its argmax); rows are sorted by
-    decreasing activation. ``k`` larger than N gives N rows.
+    Each image contributes its single strongest unit (its argmax: the first maximum in raster
+    order); rows are sorted by decreasing activation, equal maxima by increasing image index
+    (a stable sort). ``k`` larger than N gives N rows.
     """
     if maps.ndim != 3:
         raise ValueError(f"Expected the maps of one channel, shape (N, h, w), got {tuple(maps.shape)}.")
     peaks, positions = maps.flatten(1).max(dim=1)
-    images = peaks.topk(min(k, len(peaks))).indices
+    images = peaks.argsort(descending=True, stable=True)[:k]
     width = maps.shape[-1]
     return torch.stack([images, positions[images] // width, positions[images] % width], dim=1)
 

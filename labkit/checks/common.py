@@ -9,25 +9,44 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from labkit.grader.record import record
 from labkit.grading import forbid
-from labkit.toy_models import toy_classifier
+from labkit.toy_models import toy_classifier, toy_cnn
 
-__all__ = ["assert_close", "call_student", "toy_classifier"]
+__all__ = [
+    "assert_close",
+    "call_student",
+    "check_eval_mode_kept",
+    "check_raises",
+    "mode_sensitive_classifier",
+    "modes",
+    "raised",
+    "toy_classifier",
+]
 
 
-def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:
+def call_student(
+    student: Callable, args: tuple, forbidden: tuple[Callable, ...], raises: type[Exception] | None = None
+) -> object:
     """``student(*args)`` with the ``forbidden`` labkit references switched off during the call.
 
     Tensor arguments are passed as copies, and the call fails if the student's code changed
     them in place. While nbgrader autogrades, the result is recorded (:func:`labkit.grader.record.record`)
     so that a process the student's code never touched can replay the check and decide
-    (:mod:`labkit.grader.verdict`).
+    (:mod:`labkit.grader.verdict`). ``raises``: an error the call is expected to raise; when it does, the
+    result is the marker :func:`raised` of that error, recorded like an answer (the replay sees it too).
     """
     copies = tuple(arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args)
     with forbid(*forbidden):
-        result = student(*copies)
+        if raises is None:
+            result = student(*copies)
+        else:
+            try:
+                result = student(*copies)
+            except raises:
+                result = raised(raises)
     record(result, args)
     for given, original in zip(copies, args):
         if isinstance(original, torch.Tensor):
@@ -46,3 +65,72 @@ def assert_close(got: object, expected: torch.Tensor, what: str, hint: str, atol
     )
     error = float((got - expected.cpu()).abs().max())
     assert error <= atol, f"{what}: values differ from the reference by up to {error:.3g}. {hint}"
+
+
+def mode_sensitive_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """A toy CNN whose output depends on its mode, in **train** mode: conv, BatchNorm, ReLU, conv, ReLU,
+    GAP, flatten, dropout (p = 0.5), linear.
+
+    The batch norm's running statistics are set away from (0, 1), so its train-mode output (batch
+    statistics) differs from its eval-mode one (running statistics), and the dropout is random in train
+    mode. A check passes it to an exercise that calls a model: the answer must give the eval-mode result
+    (the reference's, :func:`labkit.guards.model_guard`) and leave every module in the mode it found.
+    Layer ``[4]`` is the second ReLU (the last feature maps).
+    """
+    base = toy_cnn(seed, classes=classes, norm_after=0)
+    generator = torch.Generator().manual_seed(1000 + seed)
+    norm = base[1]
+    norm.running_mean.copy_(0.5 * torch.randn(norm.num_features, generator=generator))
+    norm.running_var.copy_(0.5 + torch.rand(norm.num_features, generator=generator))
+    *features, head = base
+    return nn.Sequential(*features, nn.Dropout(0.5), head).train()
+
+
+def modes(model: nn.Module) -> list[bool]:
+    """Every module's ``training`` flag, in ``model.modules()`` order."""
+    return [module.training for module in model.modules()]
+
+
+def check_eval_mode_kept(
+    run: Callable[[nn.Module], object],
+    reference: Callable[[nn.Module], torch.Tensor],
+    what: str,
+    compare: Callable[..., None],
+    atol: float = 1e-5,
+) -> None:
+    """``run(model)`` (the student's call) on :func:`mode_sensitive_classifier` models in train mode and in
+    eval mode equals ``reference(model)`` (labkit's, which computes in eval mode), and leaves every
+    module's mode as it was found. ``compare``: the calling check module's ``assert_close``, so that a
+    check compares all its cases one way."""
+    for seed, train in ((11, True), (12, False)):
+        model = mode_sensitive_classifier(seed).train(train)
+        found = modes(model)
+        expected = reference(model)
+        got = run(model)
+        assert modes(model) == found, (
+            f"{what}: the model was in {'train' if train else 'eval'} mode and your function left it in another "
+            "mode. Remember the mode (was_training = model.training), call model.eval(), and restore it at the "
+            "end (model.train(was_training)), also when an error is raised (try/finally)."
+        )
+        compare(
+            got,
+            expected,
+            f"{what} on a model with batch normalisation and dropout, given in {'train' if train else 'eval'} mode",
+            "Explanations are computed in eval mode: in train mode batch normalisation uses the batch's own "
+            "statistics and dropout zeroes random units. Call model.eval() before the forward passes (and restore "
+            "the mode the model had afterwards).",
+            atol=atol * max(1.0, float(expected.abs().max())),
+        )
+
+
+def raised(error: type[Exception]) -> str:
+    """The answer :func:`call_student` records for a call that raised ``error`` as expected."""
+    return f"raised {error.__name__}"
+
+
+def check_raises(
+    student: Callable, args: tuple, forbidden: tuple[Callable, ...], error: type[Exception], what: str
+) -> None:
+    """``student(*args)`` raises ``error`` (bad input), or an AssertionError that says ``what`` was expected."""
+    got = call_student(student, args, forbidden, raises=error)
+    assert isinstance(got, str) and got == raised(error), f"{what}: raise a {error.__name__} that says so."

@@ -11,11 +11,12 @@ from collections.abc import Callable
 import torch
 
 from labkit.attribution.gradients import gradient_x_input, saliency, smoothgrad
-from labkit.checks.common import assert_close, call_student
+from labkit.checks.common import assert_close, call_student, check_eval_mode_kept
 from labkit.toy_models import toy_classifier
 
-#: (batch, height, width, seed) of the random inputs.
-GRADIENT_CASES = [(1, 9, 11, 0), (3, 12, 12, 1), (2, 7, 13, 2)]
+#: (batch, height, width, seed) of the random inputs: a batch of 1, square, non-square and odd sizes, and
+#: one-pixel images.
+GRADIENT_CASES = [(1, 9, 11, 0), (3, 12, 12, 1), (2, 7, 13, 2), (2, 1, 1, 3)]
 
 
 def _case(batch: int, height: int, width: int, seed: int) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
@@ -46,6 +47,13 @@ def _compare_on_cases(student: Callable, reference_method: Callable, name: str, 
         got = call_student(student, (model, x, targets), FORBIDDEN)
         what = f"{name} for a batch of {batch} image(s) of {height}x{width}"
         assert_close(got, expected, what, hint, atol=_tolerance(expected))
+    _, x, targets = _case(2, 6, 5, 4)
+    check_eval_mode_kept(
+        lambda model: call_student(student, (model, x, targets), FORBIDDEN),
+        lambda model: reference_method(model, x, targets),
+        name,
+        assert_close,
+    )
 
 
 def check_saliency_map(student: Callable) -> None:
@@ -73,7 +81,7 @@ def check_gradient_x_input_map(student: Callable) -> None:
 
 def check_smoothgrad_map(student: Callable) -> None:
     """``student(model, x (B, 3, H, W), targets (B,), noise (B, n, 3, H, W), noise_level)`` -> (B, H, W)."""
-    for (batch, height, width, seed), n_samples, level in zip(GRADIENT_CASES, (5, 3, 4), (0.2, 0.1, 0.3)):
+    for (batch, height, width, seed), n_samples, level in zip(GRADIENT_CASES, (5, 3, 4, 1), (0.2, 0.1, 0.3, 0.5)):
         model, x, targets = _case(batch, height, width, seed)
         noise = torch.randn(batch * n_samples, 3, height, width, generator=torch.Generator().manual_seed(seed))
         noise = noise.reshape(batch, n_samples, 3, height, width)
@@ -97,3 +105,19 @@ def check_smoothgrad_map(student: Callable) -> None:
             "take |.| and the max over the channels (the mean of saliency maps is a different map).",
             atol=_tolerance(expected),
         )
+    _, x, targets = _case(2, 6, 5, 4)
+    noise = torch.randn(2, 3, 3, 6, 5, generator=torch.Generator().manual_seed(5))
+    check_eval_mode_kept(
+        lambda model: call_student(student, (model, x, targets, noise, 0.2), FORBIDDEN),
+        lambda model: smoothgrad(
+            model,
+            x,
+            targets,
+            n_samples=3,
+            noise_level=0.2,
+            generator=torch.Generator().manual_seed(5),
+            batch_size=6,
+        ),
+        "smoothgrad_map",
+        assert_close,
+    )

@@ -19,8 +19,9 @@ from labkit.toy_models import toy_classifier
 
 FORBIDDEN = (cam, weighted_maps, upsample_maps, scores_from_cam, fit_gap_head)
 
-#: (batch, height, width, classes, seed) of the toy cases.
-CASES = [(1, 6, 6, 4, 0), (3, 5, 7, 6, 1), (2, 9, 4, 5, 2)]
+#: (batch, height, width, classes, seed) of the toy cases: a batch of 1, non-square and odd sizes, and one-pixel
+#: feature maps.
+CASES = [(1, 6, 6, 4, 0), (3, 5, 7, 6, 1), (2, 9, 4, 5, 2), (2, 1, 1, 3, 3)]
 
 
 def _features(batch: int, height: int, width: int, classes: int, seed: int):
@@ -84,7 +85,16 @@ def check_upsample_cam(student: Callable) -> None:
         "ReLU first (keep the positive evidence), then bilinear interpolation with align_corners=False "
         "(F.interpolate on a (B, 1, h, w) tensor) to the image size; no normalisation."
     )
-    cases = [(1, 3, 3, (12, 12)), (3, 4, 6, (17, 23)), (2, 7, 5, (7, 5)), (2, 1, 1, (5, 4)), (1, 5, 3, (9, 16))]
+    # square, non-integer factors, the map's own size, a one-pixel map, a smaller size, and a 1 x 1 size
+    cases = [
+        (1, 3, 3, (12, 12)),
+        (3, 4, 6, (17, 23)),
+        (2, 7, 5, (7, 5)),
+        (2, 1, 1, (5, 4)),
+        (1, 5, 3, (9, 16)),
+        (2, 8, 6, (3, 5)),
+        (1, 4, 4, (1, 1)),
+    ]
     for seed, (batch, height, width, size) in enumerate(cases):
         maps = torch.randn(batch, height, width, generator=torch.Generator().manual_seed(600 + seed))
         expected = upsample_maps(maps.clamp(min=0), size)
@@ -97,8 +107,8 @@ def check_upsample_cam(student: Callable) -> None:
     assert_close(got, expected, "upsample_cam of a toy model's CAM, compared with labkit.attribution.cam", hint)
 
 
-#: (images, channels, classes, steps, lr): one image, one channel, and classes with no image (labels < 3).
-HEAD_CASES = [(12, 5, 3, 25, 0.3), (1, 4, 4, 3, 1.0), (9, 1, 2, 10, 0.7), (10, 6, 5, 15, 0.5)]
+#: (images, channels, classes, steps, lr): one image, one channel, classes with no image (labels < 3), and no step.
+HEAD_CASES = [(12, 5, 3, 25, 0.3), (1, 4, 4, 3, 1.0), (9, 1, 2, 10, 0.7), (10, 6, 5, 15, 0.5), (4, 3, 3, 0, 0.5)]
 
 
 def check_train_head(student: Callable) -> None:

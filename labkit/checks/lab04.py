@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 
 from labkit.attribution.cam import grad_cam, upsample_maps
-from labkit.checks.common import assert_close, call_student
+from labkit.checks.common import assert_close, call_student, check_eval_mode_kept
 from labkit.guards import hook_count
 from labkit.metrics.confidence import confidence_metrics
 from labkit.toy_models import toy_cam_classifier
@@ -19,7 +19,8 @@ from labkit.toy_models import toy_cam_classifier
 #: (batch, height, width, layer index): the maps of layer [3] are 4x smaller (rounded up), so they must be
 #: upsampled; layer [1] is an inner layer (2x smaller), where the gradient differs from position to position
 #: (on layer [3], before GAP + linear, it is constant: an answer built on that fails there).
-GRAD_CAM_CASES = [(2, 20, 20, 3), (3, 19, 23, 3), (1, 16, 12, 3), (3, 11, 14, 1), (2, 5, 3, 3)]
+#: The last case gives 1 x 1 maps on layer [3] (a 3 x 2 image).
+GRAD_CAM_CASES = [(2, 20, 20, 3), (3, 19, 23, 3), (1, 16, 12, 3), (3, 11, 14, 1), (2, 5, 3, 3), (2, 3, 2, 3)]
 
 
 def check_grad_cam(student: Callable) -> None:
@@ -43,6 +44,14 @@ def check_grad_cam(student: Callable) -> None:
             "the map is ReLU(sum_k alpha_k A_k), upsampled bilinearly (align_corners=False) to the input size. "
             "Each image uses its own target class.",
         )
+    x = torch.randn(2, 3, 9, 7, generator=torch.Generator().manual_seed(20))
+    target = torch.tensor([3, 1])
+    check_eval_mode_kept(
+        lambda model: call_student(student, (model, model[4], x, target), (grad_cam, upsample_maps)),
+        lambda model: grad_cam(model, x, target, layer=model[4]),
+        "grad_cam",
+        assert_close,
+    )
 
 
 def check_confidence_metrics(student: Callable) -> None:

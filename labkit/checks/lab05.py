@@ -14,7 +14,7 @@ from torch import nn
 from labkit.attribution.backward_rules import deconvnet, guided_backprop, passing
 from labkit.attribution.cam import upsample_maps
 from labkit.attribution.guided_grad_cam import guided_grad_cam
-from labkit.checks.common import assert_close, call_student
+from labkit.checks.common import assert_close, call_student, check_eval_mode_kept, check_raises
 from labkit.guards import hook_count
 from labkit.toy_models import toy_classifier
 
@@ -30,7 +30,7 @@ def _expected_rule(f: torch.Tensor, grad_out: torch.Tensor, rule: str) -> torch.
 
 def check_relu_backward(student: Callable) -> None:
     """``student(f, grad_out, rule)`` -> the gradient passed to the ReLU's input under ``rule``."""
-    for seed, shape in enumerate([(2, 3, 5, 5), (7,), (1, 4, 3, 6)]):
+    for seed, shape in enumerate([(2, 3, 5, 5), (7,), (1, 4, 3, 6), (), (1, 1, 1, 1)]):
         generator = torch.Generator().manual_seed(400 + seed)
         f = torch.randn(shape, generator=generator)
         f[torch.rand(shape, generator=generator) < 0.2] = 0.0  # a ReLU's input is exactly 0 at times
@@ -45,6 +45,13 @@ def check_relu_backward(student: Callable) -> None:
                 "backprop keeps grad_out where the forward input f > 0 (strictly: the ReLU's derivative at 0 is 0); "
                 "deconvnet keeps grad_out where grad_out > 0, whatever f was; guided keeps it where BOTH hold.",
             )
+    check_raises(
+        student,
+        (torch.ones(3), torch.ones(3), "smooth"),
+        (passing,),
+        ValueError,
+        "relu_backward(..., rule='smooth'): only the rules 'backprop', 'deconvnet' and 'guided' exist",
+    )
 
 
 class _ReusedReLU(nn.Module):
@@ -113,6 +120,14 @@ def check_guided_backprop(student: Callable) -> None:
             "(the ordinary backward: grad_input) AND the incoming gradient is positive (clamp it). Each image uses "
             "its own target: scores = model(x).gather(1, target[:, None]).sum().",
         )
+    x = torch.randn(1, 3, 5, 4, generator=torch.Generator().manual_seed(510))  # a batch of 1
+    target = torch.tensor([2])
+    check_eval_mode_kept(
+        lambda model: call_student(student, (model, x, target), (guided_backprop, deconvnet, guided_grad_cam, passing)),
+        lambda model: guided_backprop(model, x, target, reduce="none"),
+        "guided_backprop",
+        assert_close,
+    )
 
 
 def check_guided_grad_cam(student: Callable) -> None:

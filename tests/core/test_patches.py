@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from labkit.guards import hook_count
-from labkit.patches import max_activating_patches
+from labkit.patches import max_activating_patches, strongest_units
 
 
 def test_finds_the_strongest_unit_of_each_image_and_its_receptive_field(toy_model):
@@ -42,3 +42,10 @@ def test_bad_layer_and_channel(toy_model):
     with pytest.raises(ValueError, match="feature map"):
         max_activating_patches(toy_model, images, "6", channel=0)
     assert hook_count(toy_model) == 0
+
+
+def test_strongest_units_breaks_ties_by_image_index_and_raster_order():
+    maps = torch.zeros(4, 2, 3)
+    maps[1, 1, 2] = maps[3, 0, 1] = maps[3, 1, 0] = 2.0  # images 1 and 3 tie; image 3 peaks twice
+    maps[2] = 1.0  # image 2: every unit ties, the first one (0, 0) is kept
+    assert strongest_units(maps, 3).tolist() == [[1, 1, 2], [3, 0, 1], [2, 0, 0]]

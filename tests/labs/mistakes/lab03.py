@@ -52,68 +52,92 @@ MSE_HEAD = (
     "    return weights, bias\n"
 )
 
-MISTAKES: dict[str, list[tuple[str, str | None, str]]] = {
+MISTAKES: dict[str, list[tuple]] = {
     "class_activation_map": [
         (
             "weights of the predicted class instead of the target",
             "weights[torch.as_tensor(targets)]",
             "weights[(features.mean(dim=(2, 3)) @ weights.T).argmax(dim=1)]",
+            VISIBLE,
         ),
         (
             "weight matrix transposed (a column instead of a row)",
             "weights[torch.as_tensor(targets)]",
             "weights[:, torch.as_tensor(targets)].T",
+            VISIBLE,
         ),
-        ("ReLU on the raw map", ".sum(dim=1)\n", ".sum(dim=1).clamp(min=0)\n"),
+        ("ReLU on the raw map", ".sum(dim=1)\n", ".sum(dim=1).clamp(min=0)\n", VISIBLE),
         (
             "the first image's target for the whole batch",
             "weights[torch.as_tensor(targets)]",
             "weights[torch.as_tensor(targets)[:1]]",
+            VISIBLE,
         ),
-        ("mean over the channels instead of the weighted sum", ".sum(dim=1)\n", ".mean(dim=1)\n"),
+        ("mean over the channels instead of the weighted sum", ".sum(dim=1)\n", ".mean(dim=1)\n", VISIBLE),
+        (
+            "squeezes the result (a batch of 1 or 1 x 1 maps loses dimensions)",
+            "features).sum(dim=1)\n",
+            "features).sum(dim=1).squeeze()\n",
+            VISIBLE,
+        ),
         ("calls labkit's weighted_maps", None, CALLS_LABKIT_WEIGHTED_MAPS),
     ],
     "cam_score": [
-        ("sums instead of averaging (forgets Z)", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.sum(dim=(1, 2))"),
-        ("ReLU before the identity", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.clamp(min=0).sum(dim=(1, 2)) / z"),
-        ("forgets the bias", "/ z + bias", "/ z"),
-        ("one mean over the whole batch", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.mean()"),
+        ("sums instead of averaging (forgets Z)", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.sum(dim=(1, 2))", VISIBLE),
+        (
+            "ReLU before the identity",
+            "cam_maps.sum(dim=(1, 2)) / z",
+            "cam_maps.clamp(min=0).sum(dim=(1, 2)) / z",
+            VISIBLE,
+        ),
+        ("forgets the bias", "/ z + bias", "/ z", VISIBLE),
+        ("one mean over the whole batch", "cam_maps.sum(dim=(1, 2)) / z", "cam_maps.mean()", VISIBLE),
         (
             "Z from the height only (square maps only)",
             "z = cam_maps.shape[-2] * cam_maps.shape[-1]",
             "z = cam_maps.shape[-2] ** 2",
+            VISIBLE,
         ),
         ("calls labkit's scores_from_cam", None, CALLS_LABKIT_SCORES_FROM_CAM),
     ],
     "upsample_cam": [
-        ("nearest-neighbour upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"'),
-        ("align_corners=True", "align_corners=False", "align_corners=True"),
-        ("size given as (width, height)", "size=size,", "size=tuple(size)[::-1],"),
+        ("nearest-neighbour upsampling", 'mode="bilinear", align_corners=False', 'mode="nearest"', VISIBLE),
+        ("align_corners=True", "align_corners=False", "align_corners=True", VISIBLE),
+        ("size given as (width, height)", "size=size,", "size=tuple(size)[::-1],", VISIBLE),
         ("no ReLU", "positive = cam_maps.clamp(min=0)", "positive = cam_maps", VISIBLE),
         (
             "ReLU after upsampling",
             UPSAMPLED_THEN_RELU,
             'up = F.interpolate(cam_maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]\n'
             "    return up.clamp(min=0)",
+            VISIBLE,
         ),
-        ("min-max normalised (labkit's CAM is not)", None, NORMALISED),
+        ("min-max normalised (labkit's CAM is not)", None, NORMALISED, VISIBLE),
+        (
+            "a scale factor from the integer ratio of the sizes",
+            "size=size,",
+            "scale_factor=(size[0] // cam_maps.shape[-2], size[1] // cam_maps.shape[-1]),",
+            VISIBLE,
+        ),
         ("calls labkit's upsample_maps", None, CALLS_LABKIT_UPSAMPLE_MAPS),
     ],
     "train_head": [
-        ("sums the loss over the images", "bias, labels)", "bias, labels, reduction='sum')"),
-        ("never updates the bias", "(bias - lr * grad_b).detach()", "bias.detach()"),
-        ("gradient ascent", "weights - lr * grad_w", "weights + lr * grad_w"),
+        ("sums the loss over the images", "bias, labels)", "bias, labels, reduction='sum')", VISIBLE),
+        ("never updates the bias", "(bias - lr * grad_b).detach()", "bias.detach()", VISIBLE),
+        ("gradient ascent", "weights - lr * grad_w", "weights + lr * grad_w", VISIBLE),
         (
             "one row per class seen in the labels",
             "torch.zeros(n_classes, pooled.shape[1]",
             "torch.zeros(int(labels.max()) + 1, pooled.shape[1]",
+            VISIBLE,
         ),
         (
             "random initial weights",
             "weights = torch.zeros(n_classes, pooled.shape[1], dtype=pooled.dtype, device=pooled.device)",
             "weights = 0.01 * torch.randn(n_classes, pooled.shape[1])",
+            VISIBLE,
         ),
-        ("squared error on the probabilities instead of the cross-entropy", None, MSE_HEAD),
+        ("squared error on the probabilities instead of the cross-entropy", None, MSE_HEAD, VISIBLE),
         ("calls labkit's fit_gap_head", None, CALLS_LABKIT_HEAD),
     ],
 }
