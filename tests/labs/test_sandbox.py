@@ -336,7 +336,13 @@ def graded(tmp_path_factory):
                 workers=2,
                 progress=False,
                 timeout=300,
-                options=("--SandboxedKernelManager.processes=256", "--SandboxedKernelManager.disk_mb=128"),
+                # No attempt loops forever: a budget for a loaded machine (fork-many ran out of 90 s under load 10).
+                options=(
+                    "--SandboxedKernelManager.processes=256",
+                    "--SandboxedKernelManager.disk_mb=128",
+                    "--BoundedExecute.budget=240",
+                    "--VerifyChecks.timeout=180",
+                ),
             )
         finally:
             listener.close()
