@@ -3,7 +3,7 @@
 The important pixels of the original map and GAD's pixels are wrapped in their convex
 hulls (masks M_orig and M_GAD, :func:`labkit.metrics.convex_hulls`); then
 
-    RC           = A(CH_GAD) / A(CH_orig)                       (< 1: GAD's region is smaller)
+    RC           = A(CH_GAD) / A(CH_orig)                       (0 < RC < 1: GAD's region is smaller)
     RS(GAD)      = RS(I, M_GAD, a)                              (:func:`labkit.metrics.sensitivity_ratio`)
     RS(Sup.)     = RS(I, M_orig - M_GAD, a)                     (the supplementary region)
 
@@ -11,7 +11,8 @@ with a the explained output and N_a the ORIGINAL model's raw output (logit). Wit
 ``intersection`` procedure GAD's pixels are a subset of the original's important pixels, so
 M_GAD lies inside M_orig; with ``half`` (GAD's own map) it need not. An empty
 supplementary region (GAD kept the whole hull) gives RS(Sup.) = NaN; an empty GAD
-selection gives an empty hull, RC = 0 and RS(GAD) = NaN.
+selection gives an empty hull, RC = 0 and RS(GAD) = NaN (not a win for GAD: the paper's wins
+are 0 < RC < 1, and :func:`labkit.gad.tables.left_out` counts such images).
 
 :func:`hulls_by_method` scores every method on a few images (the paper's Figures 4 and 6), and
 :func:`least_activated` picks the images Figure 6 shows: those each class's own output rates lowest.

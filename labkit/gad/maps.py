@@ -5,19 +5,24 @@ Gradients: any ``method(model, inputs, targets) -> (B, H, W)``) explains the sam
 output of the original model (alpha = 0) and of every support model. Each map's importance
 is its absolute value (as Captum's default visualisation, so that gradient x input and IG,
 which are signed, rank pixels by magnitude), and its important pixels are the most
-important ``fraction`` of them (the paper's experiments: the top half,
-:data:`labkit.metrics.GAD_FRACTION`), or those reaching ``threshold`` times the map's
-maximum (:func:`labkit.metrics.important_pixels`). GAD keeps the pixels that are important
-in ALL the maps (the rule: ``agreement`` = how many maps must agree, all by default), so
-GAD's pixels are a subset of the original map's important pixels.
+important ``fraction`` of them (the paper's experiments, Section 6: "we filtered out 50 % of
+the pixels, retaining only the most important half", :data:`labkit.metrics.GAD_FRACTION`; ties
+in a fixed random order, :func:`labkit.metrics.important_pixels`), or those reaching
+``threshold`` times the map's maximum (its Figure 4 uses 10 %).
 
-That is the ``"intersection"`` procedure. The paper's evaluation (Section 5: "we filtered out
-50 % of the pixels, retaining only the most important half") treats GAD's result as an
-explanation of its own whose most important half is hulled like the original's: the
-``"half"`` procedure makes GAD's map the per-pixel minimum of the min-max normalised maps of
-all the models (a pixel counts for GAD as much as for the model that finds it least
-important), and GAD's pixels are that map's most important ``fraction`` (or those reaching
-``threshold``). They need not lie inside the original's, so GAD's hull can be larger (RC > 1).
+``"intersection"`` (the default) is the paper's stated rule: GAD's map holds the features
+present in ALL the maps, the original's and every support model's (Figure 3: "the final
+attribution map includes only features present in all five attribution maps"; Section 4:
+GAD "must not introduce new crucial pixels that were absent in the original explanation";
+Section 4.3: "the consistently important features across all networks"). ``agreement`` relaxes
+"all" to "at least that many". GAD's pixels are then a subset of the original's, so RC <= 1.
+
+``"half"`` is an alternative reading that the paper does not state, which the lab tests: GAD's
+result treated as an explanation of its own whose most important half is hulled like the
+original's. GAD's map is the per-pixel minimum of the min-max normalised maps of all the models
+(a pixel counts for GAD as much as for the model that finds it least important), and GAD's
+pixels are that map's most important ``fraction`` (or those reaching ``threshold``). They need
+not lie inside the original's, so GAD's hull can be larger (RC > 1).
 """
 
 from __future__ import annotations
