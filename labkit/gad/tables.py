@@ -184,3 +184,14 @@ def paper_left_out() -> pd.DataFrame:
         for orig1, gad1, orig2, gad2 in _PAPER_TABLE1
     ]
     return _paper_block_frame(blocks, ["Left out 1", "Left out 2"])
+
+
+#: Table 1's rows, then the images it leaves out.
+ROWS_WITH_LEFT_OUT = ("Orig. 1", "GAD 1", "Orig. 2", "GAD 2", "Left out 1", "Left out 2")
+
+
+def paper_table1_with_left_out() -> pd.DataFrame:
+    """The paper's Table 1 with :func:`paper_left_out`'s rows after each block's four rows."""
+    frame = pd.concat([paper_tables()[0], paper_left_out()])
+    order = [(*block, row) for block in PAPER_BLOCKS for row in ROWS_WITH_LEFT_OUT]
+    return frame.loc[order]

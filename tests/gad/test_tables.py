@@ -14,6 +14,7 @@ from labkit.gad.tables import (
     paired_rs,
     paired_summary,
     paper_left_out,
+    paper_table1_with_left_out,
     paper_tables,
     table1,
     table2,
@@ -104,3 +105,9 @@ def test_the_papers_tables_have_four_blocks_and_the_left_out_images():
     assert out.loc[("Cat x Dog", "ResNet", "Left out 1"), "GB"] == 512 - 10 - 453
     assert (out >= 0).all().all() and out.shape == (8, 5)
     assert (out["D"] <= 2).all() and (out["GB"] >= 40).all()
+    full = paper_table1_with_left_out()
+    assert full.shape == (24, 5)
+    for dataset, model in {index[:2] for index in full.index}:
+        for target in (1, 2):
+            rows = [(dataset, model, f"{row} {target}") for row in ("Orig.", "GAD", "Left out")]
+            assert (full.loc[rows].sum() == 512).all()
