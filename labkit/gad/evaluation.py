@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from labkit.gad.maps import METHODS, GADMaps, gad, method_options
+from labkit.gad.maps import METHODS, GADMaps, check_procedure, gad, importance_maps, method_options, select
 from labkit.gad.support import SupportModel
 from labkit.metrics.hull import Hulls, convex_hulls, sensitivity_ratio
 
@@ -88,6 +88,32 @@ def hulls_by_method(
         options = method_options(name, ig_steps)
         result = gad(METHODS[name], model, models, inputs, targets, alphas=alphas, **rule, **options)
         results[name] = (result, gad_scores(model, inputs, result))
+    return results
+
+
+def scores_by_procedure(
+    model: nn.Module,
+    supports: Sequence[SupportModel],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    method: str,
+    procedures: Sequence[str],
+    *,
+    ig_steps: int = 16,
+    **rule,
+) -> dict[str, tuple[GADMaps, GADScores]]:
+    """GAD's maps and scores of ``method`` (an abbreviation of :data:`METHODS`) for each of ``procedures``, from
+    ONE set of importance maps (the costly part): the same as :func:`hulls_by_method` once per procedure.
+    ``rule`` (``fraction``, ``threshold``) goes to :func:`labkit.gad.maps.select`."""
+    for procedure in procedures:
+        check_procedure(procedure)
+    models = [model, *(s.model for s in supports)]
+    maps = importance_maps(METHODS[method], models, inputs, targets, **method_options(method, ig_steps))
+    alphas = [0.0, *(s.alpha for s in supports)]
+    results = {}
+    for procedure in procedures:
+        result = select(maps, targets, alphas, procedure=procedure, **rule)
+        results[procedure] = (result, gad_scores(model, inputs, result))
     return results
 
 

@@ -175,10 +175,7 @@ def gad(
     (``fraction``/``threshold``/``agreement``) is :func:`gad_mask`'s; with ``"half"`` GAD's pixels
     are the important pixels (``fraction``/``threshold``) of :func:`agreement_map`.
     """
-    if procedure not in PROCEDURES:
-        raise ValueError(f"Unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}.")
-    if procedure == "half" and agreement is not None:
-        raise ValueError("agreement (how many maps must agree) belongs to the 'intersection' procedure.")
+    check_procedure(procedure, agreement)
     if not supports:
         raise ValueError("GAD needs at least one support model (see labkit.gad.train_support_models).")
     labels = [0.0, *(alphas if alphas is not None else range(1, len(supports) + 1))]
@@ -188,9 +185,35 @@ def gad(
     with model_guard(model), torch.no_grad():
         targets = targets_from_outputs(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
+    return select(
+        maps, targets, labels, procedure=procedure, fraction=fraction, threshold=threshold, agreement=agreement
+    )
+
+
+def check_procedure(procedure: str, agreement: int | None = None) -> None:
+    """A ValueError that says what to choose if ``procedure`` is unknown or ``agreement`` does not belong to it."""
+    if procedure not in PROCEDURES:
+        raise ValueError(f"Unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}.")
+    if procedure == "half" and agreement is not None:
+        raise ValueError("agreement (how many maps must agree) belongs to the 'intersection' procedure.")
+
+
+def select(
+    maps: torch.Tensor,
+    targets: torch.Tensor,
+    alphas: Sequence[float],
+    *,
+    procedure: str = "intersection",
+    fraction: float | None = None,
+    threshold: float | None = None,
+    agreement: int | None = None,
+) -> GADMaps:
+    """GAD's selection from the importance ``maps`` (M, B, H, W) of the original (first, alpha 0 in ``alphas``)
+    and the support models, by ``procedure`` and its rule (see :func:`gad`): one set of maps, several procedures."""
+    check_procedure(procedure, agreement)
     important = important_stack(maps, fraction, threshold)
     if procedure == "half":
         mask = important_stack(agreement_map(maps)[None], fraction, threshold)[0]
     else:
         mask = agreed(important, agreement)
-    return GADMaps([float(a) for a in labels], maps, important, mask, targets.cpu(), procedure)
+    return GADMaps([float(a) for a in alphas], maps, important, mask, targets.cpu(), procedure)
