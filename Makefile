@@ -35,7 +35,8 @@ lint: $(STAMP)
 ## Instructors: execute solutions/ in place (after editing them), then regenerate notebooks/.
 solutions: $(STAMP)
 	for lab in $(LABS); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.store_widget_state=False solutions/$$lab/*.ipynb || exit 1; done
+	  --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.store_widget_state=False \
+	  --ExecutePreprocessor.record_timing=False solutions/$$lab/*.ipynb || exit 1; done
 
 notebooks: $(STAMP)
 	for lab in $(LABS); do $(BIN)/nbgrader generate_assignment $$lab --force --no-db || exit 1; done

@@ -22,10 +22,12 @@ import ast
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -210,7 +212,7 @@ class SnapshotEnvironment(NbGraderPreprocessor):
             compileall.compile_dir(location, quiet=2)
         resources["labkit_environment"] = environment_snapshot()
         scratch = tempfile.mkdtemp(prefix="labkit-verdict-")
-        resources["labkit_verdict"] = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-P", "-m", "labkit.grader.verdict", *_check_modules(nb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -219,6 +221,9 @@ class SnapshotEnvironment(NbGraderPreprocessor):
             cwd=scratch,
             env={key: value for key, value in os.environ.items() if key != "NBGRADER_EXECUTION"},
         )
+        # The empty working folder goes with the process object (after the verdict, or at exit if grading failed).
+        weakref.finalize(process, shutil.rmtree, scratch, True)
+        resources["labkit_verdict"] = process
         return nb, resources
 
 

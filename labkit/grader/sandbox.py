@@ -7,7 +7,9 @@ the course's config, ``python -m labkit.course grade`` and ``make grading-demo``
 ``bwrap ... -- python launch.py ... -- python -m ipykernel_launcher -f kernel.json``, where the kernel sees:
 
 - read-only: the system (``/usr`` and the few files of ``/etc`` programs need), the Python environment that
-  grades (its prefix and site-packages), labkit's package folder and ``assets/``; nothing else of the disk:
+  grades (its prefix and site-packages), labkit's package folder as bytecode only (:func:`compiled_package`:
+  an answer cannot copy labkit's reference implementations from their source files, and ``inspect.getsource``
+  finds nothing) and ``assets/``; nothing else of the disk:
   not the course folder (``solutions/``, release, ``submitted/``, ``autograded/``, ``feedback/``, the
   gradebook), not the repository's other folders, not the instructor's home or ``/root``;
 - writable, all size-limited tmpfs that vanish with it: a private home folder holding a copy of the one
@@ -35,13 +37,16 @@ back silently.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -265,6 +270,51 @@ def hide_peer_libraries(folder: Path) -> list[str]:
     return arguments
 
 
+def compiled_package(folder: Path, cache: Path | None = None) -> Path:
+    """A copy of the package in ``folder`` with its modules as bytecode only, to cover ``folder`` in the sandbox.
+
+    Each ``x.py`` becomes ``x.pyc`` at the same place (the layout Python imports without a source file), so the
+    package imports and runs as usual but its source text is not there to read or to copy into an answer.
+    Two sources stay: the top-level ``__init__.py`` (an editable install's finder looks for it; labkit's holds
+    only its table of public names) and :mod:`labkit.grader.launch`, which the sandbox runs by path. Data
+    files are copied. Made once per state of the source (sizes and modification
+    times) and Python version, under ``cache`` (default: the grader's ``~/.cache/labkit-grading``), which the
+    sandbox does not see.
+    """
+    folder = folder.resolve()
+    sources = sorted(path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+    state = [(str(path.relative_to(folder)), path.stat().st_size, path.stat().st_mtime_ns) for path in sources]
+    key = hashlib.sha256(repr((sys.version, importlib.util.MAGIC_NUMBER, state)).encode()).hexdigest()[:16]
+    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "labkit-grading"
+    target = cache / f"{folder.name}-{key}"
+    if target.is_dir():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    for old in cache.glob(f"{folder.name}-*"):  # earlier states of the source, unused for an hour
+        if time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache))
+    try:
+        for path in sources:
+            relative = path.relative_to(folder)
+            out = scratch / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".py" and relative not in (Path("__init__.py"), Path("grader", "launch.py")):
+                py_compile.compile(str(path), cfile=str(out.with_suffix(".pyc")), dfile=str(path), doraise=True)
+            else:
+                shutil.copyfile(path, out)
+        for path in [scratch, *scratch.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        try:
+            scratch.rename(target)
+        except OSError:  # made meanwhile by another grading process
+            shutil.rmtree(scratch, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return target
+
+
 def kernel_environment(source: dict[str, str]) -> dict[str, str]:
     """The kernel's environment: the allow-listed variables of ``source``, a private HOME and TMPDIR, PATH."""
     environment = {key: value for key, value in source.items() if key in ENV_ALLOWED}
@@ -360,6 +410,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         arguments = [self._bwrap, *namespace_arguments(), *filesystem_arguments(readonly, self.disk_mb)]
         if self._stubs is not None:
             arguments += hide_peer_libraries(self._stubs)
+        for location in importlib.util.find_spec("labkit").submodule_search_locations or []:
+            arguments += ["--ro-bind", str(compiled_package(Path(location))), str(Path(location).resolve())]
         if self._submission is not None:
             arguments += ["--ro-bind", str(self._submission), SUBMISSION]
         arguments += ["--bind", str(self._runtime), str(self._runtime)]

@@ -30,7 +30,7 @@ def test_student_answers_runs_the_visible_test_and_validates(server, context, sh
     release = course.read(release_path)
     answer = course.model_answers(course.read(course.notebook_path(ROOT / "solutions", LAB)))[EXERCISE]
     mistakes = importlib.import_module(f"tests.labs.mistakes.lab{LAB[:2]}").MISTAKES[EXERCISE]
-    description, right, wrong = next(m for m in mistakes if m[1] is not None)
+    description, right, wrong, *_ = next(m for m in mistakes if m[1] is not None)
     exercise = cell_index(release, solution=True)[EXERCISE]
     test = min(i for i in cell_index(release, grade=True).values() if i > exercise)
     setup = next(i for i, cell in enumerate(release.cells) if cell.cell_type == "code")

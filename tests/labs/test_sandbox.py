@@ -174,6 +174,29 @@ ATTEMPTS = {
     globals()["captum_grad_cam"] = captum_grad_cam
     return True
 """,
+    "copy-labkit-source": """
+    import importlib, inspect, sys, tempfile
+    package = importlib.import_module("labkit.attribution.cam")
+    try:
+        print(f"inspect.getsource: {len(inspect.getsource(package.grad_cam))} characters")
+    except (OSError, TypeError) as error:
+        print(f"cannot get the source of labkit with inspect: {type(error).__name__}")
+    copy = Path(tempfile.mkdtemp()) / "copied_cam"
+    copy.mkdir()
+    for path in Path(package.__file__).parent.glob("*.py"):  # labkit's Grad-CAM, its helpers unswitched
+        text = path.read_text().replace("labkit.attribution.cam", "copied_cam").replace("@reference\\n", "")
+        (copy / path.name).write_text(text)
+    if not (copy / "__init__.py").exists():
+        print("cannot copy the source of labkit: no source file")
+        return False
+    sys.path.insert(0, str(copy.parent))
+    globals()["copied_cam"] = importlib.import_module("copied_cam")
+    state["answer"] = (
+        "def grad_cam(model, layer, x, target):\\n"
+        "    return copied_cam.grad_cam(model, x, target, layer=layer)\\n"
+    )
+    return True
+""",
     "kill-grader": """
     import signal
     killed = []
@@ -319,7 +342,8 @@ def graded(tmp_path_factory):
             listener.close()
     rows = {row["student"]: row for row in csv.DictReader(path.open())}
     for student, row in rows.items():
-        print(f"{student:32s} {row['test_grad_cam']:>5s} {row['test_confidence_metrics']:>5s} {row['grading_seconds']}")
+        scores = f"{row['test_grad_cam']:>5s} {row['test_confidence_metrics']:>5s} {row['grading_seconds']}"
+        print(f"{student:32s} {scores} {row['flags']}")
     return {
         "course": course,
         "rows": rows,
