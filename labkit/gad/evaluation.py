@@ -3,7 +3,7 @@
 The important pixels of the original map and GAD's pixels are wrapped in their convex
 hulls (masks M_orig and M_GAD, :func:`labkit.metrics.convex_hulls`); then
 
-    RC           = A(CH_GAD) / A(CH_orig)                       (< 1: GAD's region is smaller)
+    RC           = A(CH_GAD) / A(CH_orig)                       (0 < RC < 1: GAD's region is smaller)
     RS(GAD)      = RS(I, M_GAD, a)                              (:func:`labkit.metrics.sensitivity_ratio`)
     RS(Sup.)     = RS(I, M_orig - M_GAD, a)                     (the supplementary region)
 
@@ -11,7 +11,8 @@ with a the explained output and N_a the ORIGINAL model's raw output (logit). Wit
 ``intersection`` procedure GAD's pixels are a subset of the original's important pixels, so
 M_GAD lies inside M_orig; with ``half`` (GAD's own map) it need not. An empty
 supplementary region (GAD kept the whole hull) gives RS(Sup.) = NaN; an empty GAD
-selection gives an empty hull, RC = 0 and RS(GAD) = NaN.
+selection gives an empty hull, RC = 0 and RS(GAD) = NaN (not a win for GAD: the paper's wins
+are 0 < RC < 1, and :func:`labkit.gad.tables.left_out` counts such images).
 
 :func:`hulls_by_method` scores every method on a few images (the paper's Figures 4 and 6), and
 :func:`least_activated` picks the images Figure 6 shows: those each class's own output rates lowest.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from labkit.gad.maps import METHODS, GADMaps, gad, method_options
+from labkit.gad.maps import METHODS, GADMaps, check_procedure, gad, importance_maps, method_options, select
 from labkit.gad.support import SupportModel
 from labkit.metrics.hull import Hulls, convex_hulls, sensitivity_ratio
 
@@ -87,6 +88,32 @@ def hulls_by_method(
         options = method_options(name, ig_steps)
         result = gad(METHODS[name], model, models, inputs, targets, alphas=alphas, **rule, **options)
         results[name] = (result, gad_scores(model, inputs, result))
+    return results
+
+
+def scores_by_procedure(
+    model: nn.Module,
+    supports: Sequence[SupportModel],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    method: str,
+    procedures: Sequence[str],
+    *,
+    ig_steps: int = 16,
+    **rule,
+) -> dict[str, tuple[GADMaps, GADScores]]:
+    """GAD's maps and scores of ``method`` (an abbreviation of :data:`METHODS`) for each of ``procedures``, from
+    ONE set of importance maps (the costly part): the same as :func:`hulls_by_method` once per procedure.
+    ``rule`` (``fraction``, ``threshold``) goes to :func:`labkit.gad.maps.select`."""
+    for procedure in procedures:
+        check_procedure(procedure)
+    models = [model, *(s.model for s in supports)]
+    maps = importance_maps(METHODS[method], models, inputs, targets, **method_options(method, ig_steps))
+    alphas = [0.0, *(s.alpha for s in supports)]
+    results = {}
+    for procedure in procedures:
+        result = select(maps, targets, alphas, procedure=procedure, **rule)
+        results[procedure] = (result, gad_scores(model, inputs, result))
     return results
 
 

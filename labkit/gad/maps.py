@@ -5,19 +5,24 @@ Gradients: any ``method(model, inputs, targets) -> (B, H, W)``) explains the sam
 output of the original model (alpha = 0) and of every support model. Each map's importance
 is its absolute value (as Captum's default visualisation, so that gradient x input and IG,
 which are signed, rank pixels by magnitude), and its important pixels are the most
-important ``fraction`` of them (the paper's experiments: the top half,
-:data:`labkit.metrics.GAD_FRACTION`), or those reaching ``threshold`` times the map's
-maximum (:func:`labkit.metrics.important_pixels`). GAD keeps the pixels that are important
-in ALL the maps (the rule: ``agreement`` = how many maps must agree, all by default), so
-GAD's pixels are a subset of the original map's important pixels.
+important ``fraction`` of them (the paper's experiments, Section 6: "we filtered out 50 % of
+the pixels, retaining only the most important half", :data:`labkit.metrics.GAD_FRACTION`; ties
+in a fixed random order, :func:`labkit.metrics.important_pixels`), or those reaching
+``threshold`` times the map's maximum (its Figure 4 uses 10 %).
 
-That is the ``"intersection"`` procedure. The paper's evaluation (Section 5: "we filtered out
-50 % of the pixels, retaining only the most important half") treats GAD's result as an
-explanation of its own whose most important half is hulled like the original's: the
-``"half"`` procedure makes GAD's map the per-pixel minimum of the min-max normalised maps of
-all the models (a pixel counts for GAD as much as for the model that finds it least
-important), and GAD's pixels are that map's most important ``fraction`` (or those reaching
-``threshold``). They need not lie inside the original's, so GAD's hull can be larger (RC > 1).
+``"intersection"`` (the default) is the paper's stated rule: GAD's map holds the features
+present in ALL the maps, the original's and every support model's (Figure 3: "the final
+attribution map includes only features present in all five attribution maps"; Section 4:
+GAD "must not introduce new crucial pixels that were absent in the original explanation";
+Section 4.3: "the consistently important features across all networks"). ``agreement`` relaxes
+"all" to "at least that many". GAD's pixels are then a subset of the original's, so RC <= 1.
+
+``"half"`` is an alternative reading that the paper does not state, which the lab tests: GAD's
+result treated as an explanation of its own whose most important half is hulled like the
+original's. GAD's map is the per-pixel minimum of the min-max normalised maps of all the models
+(a pixel counts for GAD as much as for the model that finds it least important), and GAD's
+pixels are that map's most important ``fraction`` (or those reaching ``threshold``). They need
+not lie inside the original's, so GAD's hull can be larger (RC > 1).
 """
 
 from __future__ import annotations
@@ -170,10 +175,7 @@ def gad(
     (``fraction``/``threshold``/``agreement``) is :func:`gad_mask`'s; with ``"half"`` GAD's pixels
     are the important pixels (``fraction``/``threshold``) of :func:`agreement_map`.
     """
-    if procedure not in PROCEDURES:
-        raise ValueError(f"Unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}.")
-    if procedure == "half" and agreement is not None:
-        raise ValueError("agreement (how many maps must agree) belongs to the 'intersection' procedure.")
+    check_procedure(procedure, agreement)
     if not supports:
         raise ValueError("GAD needs at least one support model (see labkit.gad.train_support_models).")
     labels = [0.0, *(alphas if alphas is not None else range(1, len(supports) + 1))]
@@ -183,9 +185,35 @@ def gad(
     with model_guard(model), torch.no_grad():
         targets = targets_from_outputs(model(inputs.to(model_device(model))), targets)
     maps = importance_maps(method, [model, *supports], inputs, targets, **options)
+    return select(
+        maps, targets, labels, procedure=procedure, fraction=fraction, threshold=threshold, agreement=agreement
+    )
+
+
+def check_procedure(procedure: str, agreement: int | None = None) -> None:
+    """A ValueError that says what to choose if ``procedure`` is unknown or ``agreement`` does not belong to it."""
+    if procedure not in PROCEDURES:
+        raise ValueError(f"Unknown procedure {procedure!r}; choose one of {', '.join(PROCEDURES)}.")
+    if procedure == "half" and agreement is not None:
+        raise ValueError("agreement (how many maps must agree) belongs to the 'intersection' procedure.")
+
+
+def select(
+    maps: torch.Tensor,
+    targets: torch.Tensor,
+    alphas: Sequence[float],
+    *,
+    procedure: str = "intersection",
+    fraction: float | None = None,
+    threshold: float | None = None,
+    agreement: int | None = None,
+) -> GADMaps:
+    """GAD's selection from the importance ``maps`` (M, B, H, W) of the original (first, alpha 0 in ``alphas``)
+    and the support models, by ``procedure`` and its rule (see :func:`gad`): one set of maps, several procedures."""
+    check_procedure(procedure, agreement)
     important = important_stack(maps, fraction, threshold)
     if procedure == "half":
         mask = important_stack(agreement_map(maps)[None], fraction, threshold)[0]
     else:
         mask = agreed(important, agreement)
-    return GADMaps([float(a) for a in labels], maps, important, mask, targets.cpu(), procedure)
+    return GADMaps([float(a) for a in alphas], maps, important, mask, targets.cpu(), procedure)

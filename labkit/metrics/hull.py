@@ -46,7 +46,10 @@ def important_pixels(maps: torch.Tensor, *, fraction: float | None = None, thres
     """(B, H, W) bool: the ``fraction`` most important pixels, or those >= ``threshold`` * max.
 
     Give one of the two (default: ``fraction=GAD_FRACTION``). With ``fraction`` exactly
-    round(fraction * H W) pixels (at least one) are kept, ties in raster order. With
+    k = max(1, round(fraction * H W)) pixels are kept; pixels of equal value are ranked by
+    :func:`tie_break_order` (a fixed random order of the H W positions, the same for every map
+    of that size), so that a plateau (the exact zeros of guided backprop, deconvnet or a
+    saturated ReLU6) is cut without a spatial bias, the same way in every map. With
     ``threshold`` (in [0, 1], as in GAD's Figure 4 with 0.1) the map is min-max normalised
     first, so a constant map keeps every pixel.
     """
@@ -64,9 +67,20 @@ def important_pixels(maps: torch.Tensor, *, fraction: float | None = None, thres
         raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
     flat = maps.flatten(1)
     keep = max(1, round(fraction * flat.shape[1]))
-    order = flat.argsort(dim=1, descending=True, stable=True)[:, :keep]
+    shuffle = tie_break_order(flat.shape[1]).to(flat.device)
+    order = shuffle[flat[:, shuffle].argsort(dim=1, descending=True, stable=True)[:, :keep]]
     chosen = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, order, True)
     return chosen.view_as(maps)
+
+
+#: Seed of the order in which :func:`important_pixels` breaks ties.
+TIE_BREAK_SEED = 0
+
+
+def tie_break_order(n: int) -> torch.Tensor:
+    """(n,) a fixed random permutation of the n pixel positions (seed :data:`TIE_BREAK_SEED`): equal values
+    are kept in this order, not in raster order (which would favour the top rows of a plateau)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(TIE_BREAK_SEED))
 
 
 def convex_hulls(maps: torch.Tensor, *, fraction: float | None = None, threshold: float | None = None) -> Hulls:

@@ -1,12 +1,13 @@
 import copy
 import json
 
+import pandas as pd
 import pytest
 import torch
 
 from labkit.gad import train_support_models
 from labkit.gad.checkpoints import load_support_models, save_support_models
-from labkit.gad.experiments import evaluate, load_data, load_results, main, results_name, write
+from labkit.gad.experiments import evaluate, evaluate_procedures, load_data, load_results, main, results_name, write
 from labkit.gad.tables import COLUMNS
 
 
@@ -76,3 +77,26 @@ def test_train_then_run_with_the_stored_models_and_a_threshold(tmp_path, capsys)
         load_results("shapes", out, threshold=0.1)  # the intersection was not run
     with pytest.raises(SystemExit):
         main(["run", "--fraction", "0.1", "--threshold", "0.1", "--out", str(out)])
+
+
+def test_several_procedures_from_one_set_of_maps_equal_separate_runs(two_class_model, small_batch, tmp_path, capsys):
+    inputs, labels = small_batch
+    supports = train_support_models(two_class_model, inputs, labels, alphas=(2.0, 4.0), epochs=1, progress=False)
+    options = {"methods": ("GB", "IG"), "ig_steps": 2, "batch_size": 3, "progress": False, "fraction": 0.1}
+    both = evaluate_procedures(two_class_model, supports, inputs[:5], labels[:5], ("intersection", "half"), **options)
+    for procedure in ("intersection", "half"):
+        alone = evaluate(two_class_model, supports, inputs[:5], labels[:5], procedure=procedure, **options)
+        pd.testing.assert_frame_equal(both[procedure], alone)
+    assert not both["intersection"]["rc"].equals(both["half"]["rc"])  # the procedures do differ
+    models, out = tmp_path / "models", tmp_path / "results"
+    small = ["--train-images", "8", "--epochs", "1", "--alphas", "2", "--models-dir", str(models)]
+    main(["train", *small])
+    argv = ["run", "--load-models", "--images", "4", "--ig-steps", "2", "--procedure", "intersection", "half"]
+    main([*argv, *small, "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "--- procedure intersection" in printed and "--- procedure half" in printed
+    for procedure in ("intersection", "half"):
+        frame, record = load_results("shapes", out, procedure=procedure)
+        assert record["procedure"] == procedure and record["procedures_of_the_command"] == ["intersection", "half"]
+        assert record["command"].endswith("--procedure intersection half " + " ".join(small) + f" --out {out}")
+        assert len(frame) == 5 * 2 * 4
