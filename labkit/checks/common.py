@@ -14,7 +14,7 @@ from labkit.grader.record import record
 from labkit.grading import forbid
 from labkit.toy_models import toy_classifier
 
-__all__ = ["assert_close", "call_student", "toy_classifier"]
+__all__ = ["assert_close", "assert_mode_kept", "call_student", "modes", "toy_classifier"]
 
 
 def call_student(student: Callable, args: tuple, forbidden: tuple[Callable, ...]) -> object:
@@ -46,3 +46,16 @@ def assert_close(got: object, expected: torch.Tensor, what: str, hint: str, atol
     )
     error = float((got - expected.cpu()).abs().max())
     assert error <= atol, f"{what}: values differ from the reference by up to {error:.3g}. {hint}"
+
+
+def modes(model: torch.nn.Module) -> list[bool]:
+    """Each module's ``training`` flag, in the order of ``model.modules()``."""
+    return [module.training for module in model.modules()]
+
+
+def assert_mode_kept(model: torch.nn.Module, before: list[bool], what: str) -> None:
+    """The model's modes are those recorded in ``before`` (:func:`modes`), or an AssertionError that explains."""
+    assert modes(model) == before, (
+        f"{what}: your function changed the model's mode (train/eval). Note `mode = model.training` first, "
+        "compute in eval mode (`model.eval()`), and give the model back as you found it (`model.train(mode)`)."
+    )
