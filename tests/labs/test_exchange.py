@@ -43,7 +43,7 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
     instructor("release_assignment", LAB)
     answers = model_answers(read(notebook_path(course / "solutions", LAB)))
     exercise = next(iter(MISTAKES[LAB]))
-    _what, old, new = MISTAKES[LAB][exercise][0]
+    _what, old, new, *_ = MISTAKES[LAB][exercise][0]
     students = {
         "ada": answers,
         "bob": {**answers, exercise: plant(answers[exercise], old, new)},

@@ -35,7 +35,7 @@ def graded(request, tmp_path_factory):
     release = notebook_path(course / "notebooks", lab)
 
     exercise = next(iter(MISTAKES[lab]))
-    _what, old, new = MISTAKES[lab][exercise][0]
+    _what, old, new, *_ = MISTAKES[lab][exercise][0]
     answers = model_answers(read(source))
     submissions = {
         "solution": read(source),

@@ -66,7 +66,7 @@ def test_replayed_model_answer_passes_and_usual_mistake_fails(lab, exercise):
     torch.manual_seed(12345)  # the verdict's process does not share the kernel's random state
     for check in checks:
         assert replay(check, good[check]) is None
-    _what, old, new = MISTAKES[lab][exercise][0]
+    _what, old, new, *_ = MISTAKES[lab][exercise][0]
     bad = recorded(lambda: run_exercise(lab, exercise, plant(answer, old, new)))
     assert all(replay(check, bad.get(check, [])) is not None for check in checks)
 
