@@ -101,3 +101,27 @@ def toy_lrp_cnn(seed: int = 0, classes: int = 3) -> nn.Sequential:
         nn.Flatten(),
         nn.Linear(5, classes),
     ).eval()
+
+
+def toy_mode_classifier(seed: int, classes: int = 4) -> nn.Sequential:
+    """A CNN whose answer depends on its mode: conv 6, BatchNorm, ReLU, conv 8, ReLU, GAP, flatten,
+    Dropout(0.5), linear; in **train** mode.
+
+    The batch norm has non-trivial running statistics and affine weights (drawn from the seed), so in eval mode
+    it is a fixed affine map, while in train mode it normalises with the batch's own statistics; the dropout
+    zeroes half the features at random in train mode only. The checks hand it to an answer in train mode: an
+    answer that computes in train mode, or leaves the mode changed, fails.
+    """
+    base = toy_cnn(seed, classes=classes, inplace=(False, False), norm_after=0)
+    model = nn.Sequential(*base[:-1], nn.Dropout(0.5), base[-1])
+    generator = torch.Generator().manual_seed(seed)
+    norm = model[1]
+    with torch.no_grad():
+        for tensor, low, high in (
+            (norm.running_mean, -0.3, 0.3),
+            (norm.running_var, 0.5, 2.0),
+            (norm.weight, 0.5, 1.5),
+            (norm.bias, -0.3, 0.3),
+        ):
+            tensor.copy_(low + (high - low) * torch.rand(tensor.shape, generator=generator))
+    return model.train()

@@ -13,14 +13,14 @@ from torch import nn
 
 from labkit.grader.record import record
 from labkit.grading import forbid
-from labkit.toy_models import toy_classifier, toy_cnn
+from labkit.toy_models import toy_classifier, toy_mode_classifier
 
 __all__ = [
     "assert_close",
+    "assert_mode_kept",
     "call_student",
     "check_eval_mode_kept",
     "check_raises",
-    "mode_sensitive_classifier",
     "modes",
     "raised",
     "toy_classifier",
@@ -67,28 +67,18 @@ def assert_close(got: object, expected: torch.Tensor, what: str, hint: str, atol
     assert error <= atol, f"{what}: values differ from the reference by up to {error:.3g}. {hint}"
 
 
-def mode_sensitive_classifier(seed: int, classes: int = 4) -> nn.Sequential:
-    """A toy CNN whose output depends on its mode, in **train** mode: conv, BatchNorm, ReLU, conv, ReLU,
-    GAP, flatten, dropout (p = 0.5), linear.
-
-    The batch norm's running statistics are set away from (0, 1), so its train-mode output (batch
-    statistics) differs from its eval-mode one (running statistics), and the dropout is random in train
-    mode. A check passes it to an exercise that calls a model: the answer must give the eval-mode result
-    (the reference's, :func:`labkit.guards.model_guard`) and leave every module in the mode it found.
-    Layer ``[4]`` is the second ReLU (the last feature maps).
-    """
-    base = toy_cnn(seed, classes=classes, norm_after=0)
-    generator = torch.Generator().manual_seed(1000 + seed)
-    norm = base[1]
-    norm.running_mean.copy_(0.5 * torch.randn(norm.num_features, generator=generator))
-    norm.running_var.copy_(0.5 + torch.rand(norm.num_features, generator=generator))
-    *features, head = base
-    return nn.Sequential(*features, nn.Dropout(0.5), head).train()
-
-
 def modes(model: nn.Module) -> list[bool]:
     """Every module's ``training`` flag, in ``model.modules()`` order."""
     return [module.training for module in model.modules()]
+
+
+def assert_mode_kept(model: nn.Module, before: list[bool], what: str) -> None:
+    """The model's modes are those recorded in ``before`` (:func:`modes`), or an AssertionError that explains."""
+    assert modes(model) == before, (
+        f"{what}: your function changed the model's mode (train/eval). Note `mode = model.training` first, "
+        "compute in eval mode (`model.eval()`), and give the model back as you found it (`model.train(mode)`), "
+        "also when an error is raised (try/finally)."
+    )
 
 
 def check_eval_mode_kept(
@@ -98,20 +88,16 @@ def check_eval_mode_kept(
     compare: Callable[..., None],
     atol: float = 1e-5,
 ) -> None:
-    """``run(model)`` (the student's call) on :func:`mode_sensitive_classifier` models in train mode and in
+    """``run(model)`` (the student's call) on :func:`labkit.toy_models.toy_mode_classifier` models in train mode and in
     eval mode equals ``reference(model)`` (labkit's, which computes in eval mode), and leaves every
     module's mode as it was found. ``compare``: the calling check module's ``assert_close``, so that a
     check compares all its cases one way."""
     for seed, train in ((11, True), (12, False)):
-        model = mode_sensitive_classifier(seed).train(train)
+        model = toy_mode_classifier(seed).train(train)
         found = modes(model)
         expected = reference(model)
         got = run(model)
-        assert modes(model) == found, (
-            f"{what}: the model was in {'train' if train else 'eval'} mode and your function left it in another "
-            "mode. Remember the mode (was_training = model.training), call model.eval(), and restore it at the "
-            "end (model.train(was_training)), also when an error is raised (try/finally)."
-        )
+        assert_mode_kept(model, found, f"{what} (the model was given in {'train' if train else 'eval'} mode)")
         compare(
             got,
             expected,

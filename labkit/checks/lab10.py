@@ -2,7 +2,9 @@
 ``tf.GradientTape`` from the two split models).
 
 Each ``check_*`` runs the student's function on inputs the notebook never shows, with the labkit
-reference forbidden inside the call, and compares with the reference.
+reference forbidden inside the call, and compares with the reference. The cases include the boundary sizes (a
+1x1 kernel with one channel in and out, a batch of one, one-pixel feature maps) and, for Grad-CAM, models with
+batch normalisation and dropout, whose answer changes when they are called in training mode.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from labkit.keras.attribution import grad_cam, grad_cam_one_model, grad_cam_weig
 from labkit.keras.convert import conv_kernel_to_keras, torch_to_keras
 
 #: (in channels, out channels, kernel size, bias): non-square kernels and in != out catch transposes.
-CONV_CASES = [(3, 5, (3, 3), True), (4, 2, (5, 3), False), (2, 7, (1, 4), True)]
-#: (batch, height, width): odd and non-square sizes; the layer's maps are 4x smaller (rounded up).
-GRAD_CAM_CASES = [(3, 19, 23), (2, 16, 16), (1, 13, 9)]
+CONV_CASES = [(3, 5, (3, 3), True), (4, 2, (5, 3), False), (2, 7, (1, 4), True), (1, 1, (1, 1), False)]
+#: (batch, height, width): odd and non-square sizes; the layer's maps are 4x smaller (rounded up): 1x1 for the
+#: last two.
+GRAD_CAM_CASES = [(3, 19, 23), (2, 16, 16), (1, 13, 9), (2, 4, 3), (1, 2, 2)]
 
 
 def _close(got: object, expected: np.ndarray, what: str, hint: str, atol: float) -> None:
@@ -63,15 +66,26 @@ def check_conv_to_keras(student: Callable) -> None:
 
 
 def toy_keras_classifier(seed: int, classes: int = 4) -> keras.Model:
-    """A small random Keras CNN that downsamples by 4 (two stride-2 "same" convolutions, ReLU then ReLU6
-    named ``maps``; GAP; dense logits). Its layer ``maps`` gives the feature maps Grad-CAM weights."""
+    """A small random Keras CNN that downsamples by 4, with batch normalisation and dropout: two stride-2 "same"
+    convolutions, each followed by a BatchNormalization (random moving statistics), ReLU then ReLU6 named
+    ``maps``; GAP; Dropout(0.5); dense logits. Its layer ``maps`` gives the feature maps Grad-CAM weights; called
+    with ``training=True`` (batch statistics, dropout) it gives other maps."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="same")(inputs)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
     x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(x)
-    x = keras.layers.ReLU(max_value=6.0, name="maps")(x)
-    logits = keras.layers.Dense(classes)(keras.layers.GlobalAveragePooling2D()(x))
-    return keras.Model(inputs, logits, name=f"toy{seed}")
+    x = keras.layers.ReLU(max_value=6.0, name="maps")(keras.layers.BatchNormalization()(x))
+    pooled = keras.layers.Dropout(0.5)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Dense(classes)(pooled), name=f"toy{seed}")
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            size = layer.gamma.shape[0]
+            gamma, beta = rng.uniform(0.5, 1.5, size), rng.uniform(-0.2, 0.4, size)
+            mean, variance = rng.uniform(-0.3, 0.3, size), rng.uniform(0.5, 2.0, size)
+            layer.set_weights([w.astype(np.float32) for w in (gamma, beta, mean, variance)])
+    return model
 
 
 def check_grad_cam_split(student: Callable) -> None:
@@ -89,6 +103,7 @@ def check_grad_cam_split(student: Callable) -> None:
             f"Grad-CAM for {batch} image(s) of {height}x{width}",
             "Take the gradient of each image's LOGIT (not its softmax probability) with respect to A = "
             "feature_model(x); alpha = mean of the gradients over the positions of EACH image (axis=(1, 2), not "
-            "the batch axis 0); map = ReLU(sum_k alpha_k A_k), resized bilinearly to (H, W).",
+            "the batch axis 0); map = ReLU(sum_k alpha_k A_k), resized bilinearly to (H, W); call both models "
+            "with training=False (batch norm and dropout).",
             1e-5 * max(float(np.abs(expected).max()), 1.0),
         )
