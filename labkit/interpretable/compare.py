@@ -20,6 +20,7 @@ import pandas as pd
 from labkit.interpretable.deck_tables import METRICS
 from labkit.interpretable.experiments import PER_IMAGE, RESULTS_DIR
 from labkit.metrics.bootstrap import paired_difference, verdict
+from labkit.paths import ROOT
 from labkit.viz.tables import LOWER_IS_BETTER
 
 
@@ -37,9 +38,11 @@ def recorded_images(name: str, arch: str) -> pd.DataFrame:
     """The per-image values behind recorded table ``<name>_<arch>.csv`` (one line per row and image)."""
     path = RESULTS_DIR / f"{name}_{arch}{PER_IMAGE}"
     if not path.is_file():
+        experiment = "methods" if name in ("accuracy", "methods") else name
         raise FileNotFoundError(
-            f"No per-image values {path}: the table was recorded before they were kept. Re-make it with the "
-            f"command in {name}_{arch}.json (`make results` runs them all)."
+            f"No per-image values {path.relative_to(ROOT)}: the table was recorded before they were kept. "
+            f"`python -m labkit.interpretable.experiments {experiment} --arch {arch} ...` re-makes it with them "
+            "(`make results` runs every line)."
         )
     return pd.read_csv(path)
 
@@ -83,3 +86,13 @@ def paired_changes(
             row |= {"deck change": change, "deck": _sign_word(change, metric)}
         table[metric] = row
     return pd.DataFrame.from_dict(table, orient="index")
+
+
+def described(changes: pd.DataFrame, digits: int = 1) -> pd.Series:
+    """One text per metric of a :func:`paired_changes` table: ``"-3.6 [-6.1, -1.2] worse (deck: better)"``."""
+
+    def text(row: pd.Series) -> str:
+        ours = f"{row['our change']:+.{digits}f} [{row['low']:+.{digits}f}, {row['high']:+.{digits}f}] {row['ours']}"
+        return f"{ours} (deck: {row['deck']})" if isinstance(row.get("deck"), str) else ours
+
+    return changes.apply(text, axis=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit.interpretable.compare import paired_changes
+from labkit.interpretable.compare import described, paired_changes, recorded_images
 from labkit.interpretable.deck_tables import METRICS, deck_accuracy, deck_errors, deck_lambdas, deck_methods
 from labkit.metrics.bootstrap import mean_interval
 
@@ -72,3 +72,16 @@ def test_the_decks_axiom_cam_and_grad_cam_rows_differ_only_where_the_seed_prints
         ("mobilenet_v2", "Baseline", "AD"): (44.64, 44.65),
         ("mobilenet_v2", "Baseline", "DEL"): (14.34, 15.27),
     }
+
+
+def test_described_changes_give_the_interval_the_verdict_and_the_decks_word():
+    table = paired_changes(per_image({"AD": -1.0}), "ERROR", "Baseline", "cosine", deck_errors().set_index("ERROR"))
+    text = described(table)
+    low, high = table.loc["AD", "low"], table.loc["AD", "high"]
+    assert text["AD"] == f"{table.loc['AD', 'our change']:+.1f} [{low:+.1f}, {high:+.1f}] better (deck: better)"
+    assert described(paired_changes(per_image({}), "ERROR", "Baseline", "cosine"))["AD"].endswith("within the noise")
+
+
+def test_missing_per_image_values_name_the_command_that_makes_them():
+    with pytest.raises(FileNotFoundError, match=r"experiments methods --arch nothing"):
+        recorded_images("accuracy", "nothing")
