@@ -32,17 +32,22 @@ EVAL_MODE_RESTORED = (
     "    return F.cross_entropy(logits, targets) + lam * error(delta, guided.detach()).mean()\n"
 )
 
+
+def squeezed(line: str) -> tuple[str, str, str]:
+    """The mistake that squeezes the batch axis away from the answer's ``return`` line (one image: a scalar)."""
+    return (
+        "squeezes the batch axis away (a batch of one gives a scalar)",
+        line,
+        line.replace("return ", "return (", 1) + ").squeeze()",
+    )
+
+
 MISTAKES: dict[str, list[tuple[str, str | None, str] | tuple[str, str | None, str, str]]] = {
     "cosine_error": [
         ("cos instead of 1 - cos", "return 1 - cos", "return cos", VISIBLE),
         ("cosine over the channels of each pixel, not over the whole image", ".flatten(1)", "", VISIBLE),
         ("one cosine for the whole batch", ".flatten(1)", ".flatten()[None]", VISIBLE),
-        (
-            "squeezes the batch axis away (a batch of one gives a scalar)",
-            "return 1 - cos",
-            "return (1 - cos).squeeze()",
-            VISIBLE,
-        ),
+        (*squeezed("return 1 - cos"), VISIBLE),
         ("no guard: an all-zero gradient gives NaN", ".clamp_min(1e-12)", ""),
         ("calls labkit's cosine_error", None, CALLS_LABKIT_COSINE),
     ],
@@ -56,11 +61,7 @@ MISTAKES: dict[str, list[tuple[str, str | None, str] | tuple[str, str | None, st
             "return -torch.minimum(p, q).sum(dim=1)",
             VISIBLE,
         ),
-        (
-            "squeezes the batch axis away (a batch of one gives a scalar)",
-            "return 1 - torch.minimum(p, q).sum(dim=1)",
-            "return (1 - torch.minimum(p, q).sum(dim=1)).squeeze()",
-        ),
+        squeezed("return 1 - torch.minimum(p, q).sum(dim=1)"),
         ("calls labkit's histogram_intersection_error", None, CALLS_LABKIT_HISTOGRAM),
     ],
     "interpretable_loss": [
