@@ -85,8 +85,9 @@ bench: $(STAMP)
 ## name; hours on a CPU, minutes on a GPU).
 results: $(STAMP)
 	$(BIN)/python -m labkit.experiments.grad_cam_table --images 12 --steps 50
-	$(BIN)/python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine --images 200
-	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 --methods Grad-CAM Grad-CAM++ Axiom-CAM --images 200 --no-ship
+	$(BIN)/python -m labkit.interpretable.experiments methods --arch mobilenet_v2 --images 200
+	$(BIN)/python -m labkit.interpretable.experiments methods --arch resnet18 --lam 1 --methods Grad-CAM Grad-CAM++ Axiom-CAM --images 200 --no-ship
+	$(BIN)/python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 --images 200
 	$(BIN)/python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3 --images 200
 	for model in shapes_mobilenet_v2 shapes_resnet18; do \
 	  $(BIN)/python -m labkit.gad.experiments run --images 256 --load-models --model $$model \

@@ -8,7 +8,7 @@ L = CE(f(X), T) + lambda * mean_i error(delta_i, delta'_i). One idea per module:
 :mod:`~labkit.interpretable.evaluate` (accuracy, CAM metrics, pointing game, per image),
 :mod:`~labkit.interpretable.experiments` (the deck's Tables 1-4 as CSV files, with bootstrap intervals),
 :mod:`~labkit.interpretable.deck_tables` (the deck's own numbers) and
-:mod:`~labkit.interpretable.compare` (our tables' directions against the deck's, judged by the intervals).
+:mod:`~labkit.interpretable.compare` (our changes beside the deck's, judged by paired differences over the same images).
 """
 
 from labkit.interpretable.errors import (

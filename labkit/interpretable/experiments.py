@@ -1,10 +1,11 @@
 """The deck's Tables 1-4 at small scale, with 95 % bootstrap intervals, as CSV files under
 ``assets/results/interpretable/``.
 
-    python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1 \
-        --methods Grad-CAM Grad-CAM++ Axiom-CAM                                         # Tables 1-3
+    python -m labkit.interpretable.experiments methods --arch mobilenet_v2                # Tables 1-2, lambda 3
+    python -m labkit.interpretable.experiments methods --arch resnet18 --lam 1 \
+        --methods Grad-CAM Grad-CAM++ Axiom-CAM --no-ship                               # Tables 1-2, lambda 1
+    python -m labkit.interpretable.experiments errors --arch resnet18 --lam 1           # Table 3
     python -m labkit.interpretable.experiments lambdas --arch resnet18 --lams 1 3        # Table 4 (cosine error)
-    python -m labkit.interpretable.experiments errors --arch mobilenet_v2 --errors cosine   # Tables 1-2, lambda 3
 
 (the deck's Tables 3 and 4 are ResNet-18's only; each architecture has its own lambda, as in the deck).
 Score-CAM and Ablation-CAM run one forward pass per channel of the CAM layer: 96 for MobileNet-V2,
@@ -18,7 +19,10 @@ models ``errors`` trained.
 Every table is scored on the same images: the first ``--images`` test images (default 200;
 Score-CAM and Ablation-CAM run one forward pass per channel and image). Each metric is a mean
 over those images, with its 95 % percentile bootstrap interval (:mod:`labkit.metrics.bootstrap`,
-the same resampled images in every table) in ``<metric>_low`` and ``<metric>_high``:
+the same resampled images in every table) in ``<metric>_low`` and ``<metric>_high``. Beside each
+table, ``<table>_<arch>_per_image.csv`` keeps every image's values (its row keys, ``image``, the
+metrics), so that two rows scored on the same images are compared by the interval of their per-image
+difference (:func:`labkit.metrics.bootstrap.paired_difference`, :mod:`labkit.interpretable.compare`):
 
 - ``accuracy_<arch>.csv`` (Table 1): test accuracy of the baseline and of the cosine-regularised model;
 - ``methods_<arch>.csv`` (Table 2): AD, AG, AI, INS, DEL and the pointing game (PG) for Grad-CAM,
@@ -30,8 +34,9 @@ the same resampled images in every table) in ``<metric>_low`` and ``<metric>_hig
   test split, with intervals, and its training time: the alignment the tables rest on.
 
 Each table has a side ``.json`` with the command that made it, the recipe, each run's training
-time and device, and the time so far. ``errors`` also ships the baseline and cosine models to
-``assets/models/`` for lab 8.
+time and device, and the time so far. ``methods`` also ships the baseline and cosine models to
+``assets/models/`` for lab 8 (unless ``--no-ship``). The runs are shared: ``errors`` and ``lambdas``
+reuse the baseline and cosine models ``methods`` trained (same recipe, same run folder).
 """
 
 from __future__ import annotations
@@ -60,11 +65,13 @@ RESULTS_DIR = RESULTS / "interpretable"
 RUNS_DIR = BUILD / "interpretable" / "runs"
 ALIGNMENT = "alignment.csv"
 ALIGNMENT_KEY = ["model", "error", "lambda", "seed"]
+#: Suffix of the file beside each table with every image's values.
+PER_IMAGE = "_per_image.csv"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiment", choices=("errors", "lambdas"))
+    parser.add_argument("experiment", choices=tuple(EXPERIMENTS))
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="shapes")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="default: the recipe's")
     parser.add_argument(
@@ -74,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--errors", choices=sorted(ERRORS), nargs="+", default=sorted(ERRORS), help="error functions (errors)"
     )
     parser.add_argument(
-        "--methods", choices=list(METHODS), nargs="+", default=list(METHODS), help="CAM methods of Table 2 (errors)"
+        "--methods", choices=list(METHODS), nargs="+", default=list(METHODS), help="CAM methods of Table 2 (methods)"
     )
     parser.add_argument("--lams", type=float, nargs="+", default=[1.0, 3.0], help="cosine lambdas")
     parser.add_argument("--images", type=int, default=200, help="test images every table is scored on")
@@ -117,6 +124,7 @@ class Experiment:
         self.started = time.perf_counter()
         self.results: dict[str, TrainResult] = {}
         self.rows: dict[tuple[str, str], dict[str, float]] = {}
+        self.images: dict[tuple[str, str], pd.DataFrame] = {}
 
     def run(self, error: str, lam: float) -> TrainResult:
         config: TrainConfig = recipe(self.args.recipe, **{**self._changes(), "error": error, "lam": lam})
@@ -129,27 +137,55 @@ class Experiment:
     def _changes(self) -> dict:
         return {"arch": self.base.arch, "init": self.base.init}
 
-    def accuracy(self, result: TrainResult) -> dict[str, float]:
-        return with_interval("ACC", correct_per_image(result.model, self.data, self.args.images) * 100)
+    def per_image(self, result: TrainResult, method: str | None) -> pd.DataFrame:
+        """One row per test image (the first ``--images``): ``image``, ``ACC`` (100 if the top-1 class is the
+        label, else 0) and, for a ``method``, its AD, AG, AI, INS, DEL and PG (computed once per run and method)."""
+        key = (result.record["name"], method or "")
+        if key not in self.images:
+            correct = correct_per_image(result.model, self.data, self.args.images) * 100
+            table = pd.DataFrame({"image": range(len(correct)), "ACC": correct})
+            if method is not None:
+                scores = method_scores(
+                    result.model,
+                    self.data,
+                    method,
+                    self.layer,
+                    n_images=self.args.images,
+                    pixels_per_step=self.args.pixels_per_step,
+                )
+                table = pd.concat([table, scores], axis=1)
+            self.images[key] = table
+        return self.images[key]
 
-    def row(self, result: TrainResult, method: str) -> dict[str, float]:
-        """Accuracy and ``method``'s metrics, each with its interval, on the experiment's images (computed once)."""
-        key = (result.record["name"], method)
-        if key in self.rows:
-            return self.rows[key]
-        scores = method_scores(
-            result.model,
-            self.data,
-            method,
-            self.layer,
-            n_images=self.args.images,
-            pixels_per_step=self.args.pixels_per_step,
+    def row(self, result: TrainResult, method: str | None = None) -> dict[str, float]:
+        """Accuracy (and ``method``'s metrics), each a mean over the images with its interval."""
+        key = (result.record["name"], method or "")
+        if key not in self.rows:
+            table = self.per_image(result, method)
+            self.rows[key] = {
+                name: value
+                for column in table.columns.drop("image")
+                for name, value in with_interval(column, table[column].to_numpy()).items()
+            }
+        return self.rows[key]
+
+    def table(
+        self,
+        name: str,
+        rows: list[tuple[dict[str, object], TrainResult, str | None]],
+        drop: tuple[str, ...] = (),
+        **notes: object,
+    ) -> None:
+        """Write table ``name``: one row per (keys, run, method) with its means and intervals, and beside it
+        every image's values of every row (the row's keys repeated on each image's line); ``drop``: metrics
+        left out of both."""
+        means = pd.DataFrame([{**keys, **self.row(result, method)} for keys, result, method in rows])
+        images = pd.concat(
+            [self.per_image(result, method).assign(**keys) for keys, result, method in rows], ignore_index=True
         )
-        row = self.accuracy(result)
-        for column in scores.columns:
-            row |= with_interval(column, scores[column].to_numpy())
-        self.rows[key] = row
-        return row
+        keys = list(rows[0][0])
+        images = images[[*keys, *images.columns.drop(keys)]].drop(columns=list(drop))
+        self.write(name, means.drop(columns=[c for c in means if c.split("_")[0] in drop]), images, **notes)
 
     def _record_alignment(self, result: TrainResult) -> None:
         """Upsert the run's row of ``alignment.csv``: accuracy and mean cosine error on the whole test split."""
@@ -176,11 +212,12 @@ class Experiment:
         path.parent.mkdir(parents=True, exist_ok=True)
         table[list(row)].round(4).to_csv(path, index=False)
 
-    def write(self, name: str, table: pd.DataFrame, **notes: object) -> None:
+    def write(self, name: str, table: pd.DataFrame, images: pd.DataFrame, **notes: object) -> None:
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
         stem = f"{name}_{self.base.arch}"
         table.round(2).to_csv(out / f"{stem}.csv", index=False)
+        images.to_csv(out / f"{stem}{PER_IMAGE}", index=False, float_format="%.6g")
         side = {
             "command": self.command,
             "recipe": self.args.recipe,
@@ -192,6 +229,7 @@ class Experiment:
             "targets": "ground-truth class",
             "images": self.args.images,
             "interval": "95 % percentile bootstrap over images (labkit.metrics.bootstrap)",
+            "per_image": f"{stem}{PER_IMAGE}",
             "pixels_per_step": self.args.pixels_per_step,
             "host": platform.machine(),
             "torch_threads": torch.get_num_threads(),
@@ -207,47 +245,51 @@ def _alignment_order(column: pd.Series) -> pd.Series:
     return column.map(lambda value: "" if value == "none" else value) if column.name == "error" else column
 
 
-def errors(experiment: Experiment) -> None:
-    lam = experiment.lam
-    baseline = experiment.run("cosine", 0.0)
-    runs = {"Baseline": baseline} | {name: experiment.run(name, lam) for name in ("cosine", *experiment.args.errors)}
-    arch = experiment.base.arch
-    accuracy = pd.DataFrame(
-        [
-            {"MODEL": arch, "ERROR": label, "LAMBDA": value, **experiment.accuracy(runs[key])}
-            for label, key, value in (("Baseline", "Baseline", 0.0), ("Ours (cosine)", "cosine", lam))
-        ]
+def methods(experiment: Experiment) -> None:
+    """Tables 1 and 2: accuracy, and each CAM method's metrics, of the baseline and the cosine model."""
+    lam, arch = experiment.lam, experiment.base.arch
+    runs = {"Baseline": (0.0, experiment.run("cosine", 0.0)), "Ours (cosine)": (lam, experiment.run("cosine", lam))}
+    experiment.table(
+        "accuracy",
+        [({"MODEL": arch, "ERROR": label, "LAMBDA": value}, run, None) for label, (value, run) in runs.items()],
     )
-    experiment.write("accuracy", accuracy)
-    methods = pd.DataFrame(
+    experiment.table(
+        "methods",
         [
-            {"METHOD": method, "ERROR": label, **experiment.row(runs[key], method)}
+            ({"METHOD": method, "ERROR": label}, run, method)
             for method in experiment.args.methods
-            for label, key in (("Baseline", "Baseline"), ("Ours (cosine)", "cosine"))
-        ]
+            for label, (_, run) in runs.items()
+        ],
+        drop=("ACC",),
     )
-    experiment.write("methods", methods.drop(columns=["ACC", "ACC_low", "ACC_high"]))
-    table = [
-        {"ERROR": name, "LAMBDA": 0.0 if name == "Baseline" else lam, **experiment.row(run, "Grad-CAM")}
-        for name, run in runs.items()
-    ]
-    experiment.write("errors", pd.DataFrame(table), method="Grad-CAM")
     if not experiment.args.no_ship:
-        for error, key in ((None, "Baseline"), ("cosine", "cosine")):
-            record = runs[key].record | {"command": experiment.command}
-            save_shipped(runs[key].model, record, shipped_name(arch, error))
+        for error, (_, run) in zip((None, "cosine"), runs.values()):
+            save_shipped(run.model, run.record | {"command": experiment.command}, shipped_name(arch, error))
+
+
+def errors(experiment: Experiment) -> None:
+    """Table 3: accuracy and Grad-CAM's metrics of the baseline and of each error function at ``--lam``."""
+    lam = experiment.lam
+    runs = {"Baseline": (0.0, experiment.run("cosine", 0.0))}
+    runs |= {name: (lam, experiment.run(name, lam)) for name in ("cosine", *experiment.args.errors)}
+    rows = [({"ERROR": name, "LAMBDA": value}, run, "Grad-CAM") for name, (value, run) in runs.items()]
+    experiment.table("errors", rows, method="Grad-CAM")
 
 
 def lambdas(experiment: Experiment) -> None:
-    args = experiment.args
-    table = [{"LAMBDA": lam, **experiment.row(experiment.run("cosine", lam), "Grad-CAM")} for lam in [0.0, *args.lams]]
-    experiment.write("lambdas", pd.DataFrame(table), method="Grad-CAM", error="cosine")
+    """Table 4: accuracy and Grad-CAM's metrics for each lambda of the cosine error (0: the baseline)."""
+    rows = [({"LAMBDA": lam}, experiment.run("cosine", lam), "Grad-CAM") for lam in [0.0, *experiment.args.lams]]
+    experiment.table("lambdas", rows, method="Grad-CAM", error="cosine")
+
+
+#: experiment name -> what it trains and writes
+EXPERIMENTS = {"methods": methods, "errors": errors, "lambdas": lambdas}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     experiment = Experiment(args, argv)
-    {"errors": errors, "lambdas": lambdas}[args.experiment](experiment)
+    EXPERIMENTS[args.experiment](experiment)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The fine-tuned classifiers shipped for lab 8: saving (float16, with a JSON record) and loading.
 
-``python -m labkit.interpretable.experiments errors`` writes ``interpretable_<arch>_baseline``
+``python -m labkit.interpretable.experiments methods`` writes ``interpretable_<arch>_baseline``
 (lambda = 0) and ``interpretable_<arch>_cosine`` to ``assets/models/``.
 """
 
@@ -36,7 +36,7 @@ def load_shipped(name: str, directory: Path = MODELS) -> tuple[nn.Module, dict, 
     path = Path(directory) / f"{name}.pt"
     if not path.is_file():
         raise FileNotFoundError(
-            f"No checkpoint {name!r} in {directory}. Make it with `python -m labkit.interpretable.experiments errors`."
+            f"No checkpoint {name!r} in {directory}. Make it with `python -m labkit.interpretable.experiments methods`."
         )
     record = json.loads((Path(directory) / f"{name}.json").read_text())
     builder, layer = ARCHITECTURES[record["config"]["arch"]]

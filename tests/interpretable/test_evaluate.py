@@ -43,5 +43,5 @@ def test_shipped_checkpoint_round_trip(tmp_path):
     assert loaded_record == record and layer == "features.13" and not loaded.training
     inputs = torch.randn(2, 3, 32, 32)
     torch.testing.assert_close(loaded(inputs), model(inputs), atol=1e-2, rtol=1e-2)  # float16 storage
-    with pytest.raises(FileNotFoundError, match="experiments errors"):
+    with pytest.raises(FileNotFoundError, match="experiments methods"):
         load_shipped("missing", tmp_path)
