@@ -43,7 +43,7 @@ notebooks: $(STAMP)
 
 ## Instructors: autograde the solution and the blank release of every lab in a scratch course.
 grading-demo: $(STAMP)
-	$(BIN)/python -m labkit.course demo $(LABS)
+	$(BIN)/python -m labkit.grader demo $(LABS)
 
 ## Instructors: autograde every submission of a lab in submitted/ in parallel: grades/LAB.csv (scores per student
 ## and exercise, integrity flags) and feedback/. make grade LAB=04_grad_cam WORKERS=2
@@ -52,7 +52,7 @@ grading-demo: $(STAMP)
 WORKERS ?= 2
 grade: $(STAMP)
 	@test -n "$(LAB)" || { echo "name the lab: make grade LAB=04_grad_cam"; exit 2; }
-	$(BIN)/python -m labkit.course grade $(LAB) --workers $(WORKERS)
+	$(BIN)/python -m labkit.grader grade $(LAB) --workers $(WORKERS)
 
 ## Instructors: the course's JupyterHub on this machine (as root): a Unix user per student, nbgrader's exchange,
 ## the formgrader as a service. make hub HUB_INSTRUCTORS="ada" [HUB_AUTH=pam|dummy|lti13] [HUB_PORT=8000]

@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from labkit.course import lab_names, notebook_path
+from labkit.grader.course import lab_names, notebook_path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "build" / "checked_cells"

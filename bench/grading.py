@@ -26,8 +26,16 @@ from pathlib import Path
 
 import nbformat
 
-from labkit.course import exercise_points, filled_release, lab_names, model_answers, notebook_path, read, scratch_course
 from labkit.grader.classroom import grade_class
+from labkit.grader.course import (
+    exercise_points,
+    filled_release,
+    lab_names,
+    model_answers,
+    notebook_path,
+    read,
+    scratch_course,
+)
 from labkit.grader.sandbox import UNSANDBOXED
 
 ROOT = Path(__file__).resolve().parents[1]

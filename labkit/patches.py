@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from labkit.batching import chosen_batch_size
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import get_layer

@@ -39,7 +39,7 @@ from labkit.attribution.channels import reduce_channels
 from labkit.attribution.functional_activations import FunctionalActivations
 from labkit.attribution.gradients import input_gradients
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import Hooks, model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets

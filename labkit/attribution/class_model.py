@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.targets import targets_from_outputs
 

@@ -38,7 +38,7 @@ from labkit.attribution.lrp.units import LINEAR_LAYERS, NORMS, LinearUnit, own_f
 from labkit.attribution.reveal_cancel import reveal_cancel_backward
 from labkit.batching import auto_batch_size, check_batch_size
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch, check_finite
 from labkit.targets import Targets, target_scores, targets_from_model

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.batching import chosen_batch_size
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets, check_range, targets_from_model, targets_from_outputs

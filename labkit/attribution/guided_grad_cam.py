@@ -14,7 +14,7 @@ from labkit.attribution.backward_rules import guided_rule, rule_gradients
 from labkit.attribution.cam import grad_cam
 from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets, targets_from_model

@@ -28,7 +28,7 @@ from labkit.attribution.baselines import as_baseline
 from labkit.attribution.integrated_gradients import path_nodes
 from labkit.batching import chosen_batch_size
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 

@@ -20,7 +20,7 @@ from labkit.attribution.channels import check_reduce, reduce_channels
 from labkit.attribution.gradients import copy_gradients
 from labkit.batching import chosen_batch_size
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets, target_scores, targets_from_model

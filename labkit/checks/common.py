@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from labkit.grader.record import record
-from labkit.grading import forbid
+from labkit.grader.references import forbid
 from labkit.toy_models import toy_classifier, toy_mode_classifier
 
 __all__ = [

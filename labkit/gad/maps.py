@@ -35,7 +35,7 @@ from torch import nn
 
 from labkit.attribution import deconvnet, gradient_x_input, guided_backprop, integrated_gradients, saliency
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.common import minmax

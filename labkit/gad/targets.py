@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 
 
 @reference

@@ -1,5 +1,13 @@
 """Grading a class with nbgrader: verdicts the student's code cannot forge, bounded execution, integrity flags.
 
+Everything that grades is here ("how is a submission graded" starts at :mod:`labkit.grader.course`):
+
+- :mod:`labkit.grader.course`: the course's labs as nbgrader sees them (model answers, points, filled-in
+  releases) and the commands ``python -m labkit.grader grade LAB`` (``make grade``) and ``demo``
+  (``make grading-demo``);
+- :mod:`labkit.grader.references`: the ``@reference`` switch that keeps an answer from calling labkit's own
+  implementation of the exercise (:func:`~labkit.grader.references.forbid`, used by ``labkit.checks``);
+
 - :mod:`labkit.grader.record`: the hidden tests record what the student's function returned on the hidden
   inputs (and nothing else), as outputs of the test cell;
 - :mod:`labkit.grader.verdict`: a fresh process re-runs each check of ``labkit.checks`` with those recorded

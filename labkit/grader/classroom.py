@@ -1,6 +1,6 @@
 """Grade every submission of a lab: nbgrader autograde and feedback in parallel, a CSV, integrity flags.
 
-``python -m labkit.course grade 04_grad_cam --workers 2`` (``make grade LAB=04_grad_cam``) in the course
+``python -m labkit.grader grade 04_grad_cam --workers 2`` (``make grade LAB=04_grad_cam``) in the course
 directory (the repository, or any nbgrader course using its ``nbgrader_config.py``), after ``nbgrader
 collect`` (or with submissions copied to ``submitted/<student>/<lab>/``):
 

@@ -3,7 +3,7 @@
 nbgrader runs a submission's code with the grader's rights, in the course folder, next to the solutions, the
 gradebook and every other submission (its FAQ: it does not sandbox). Here :class:`SandboxedKernelManager`
 (the kernel manager of :class:`labkit.grader.preprocessors.BoundedExecute`, so of ``nbgrader autograde`` with
-the course's config, ``python -m labkit.course grade`` and ``make grading-demo``) starts each kernel as
+the course's config, ``python -m labkit.grader grade`` and ``make grading-demo``) starts each kernel as
 ``bwrap ... -- python launch.py ... -- python -m ipykernel_launcher -f kernel.json``, where the kernel sees:
 
 - read-only: the system (``/usr`` and the few files of ``/etc`` programs need), the Python environment that
@@ -21,7 +21,7 @@ the course's config, ``python -m labkit.course grade`` and ``make grading-demo``
 - no peer library that implements the course's methods (Captum, pytorch-grad-cam, zennit, tf-keras-vis,
   Xplique): each is covered by a package whose import raises ImportError saying why, so an answer that runs
   one fails and its feedback says so (labkit's reference is kept from graded answers by
-  :func:`labkit.grading.forbid` and the verdict);
+  :func:`labkit.grader.references.forbid` and the verdict);
 - an allow-list of environment variables (locale, thread counts, ``NBGRADER_EXECUTION``...): no tokens or
   keys of the grader;
 - an unprivileged user: a grader running as root starts bubblewrap as root and :mod:`labkit.grader.launch`
@@ -31,7 +31,7 @@ the course's config, ``python -m labkit.course grade`` and ``make grading-demo``
 
 Where the sandbox cannot start (no bubblewrap, no user namespaces, not Linux), grading stops with
 :class:`SandboxUnavailable`, which names the cause and the explicit way to accept the risk: the environment
-variable ``COURSE_GRADING_UNSANDBOXED=1`` (``python -m labkit.course grade --unsandboxed``). It never falls
+variable ``COURSE_GRADING_UNSANDBOXED=1`` (``python -m labkit.grader grade --unsandboxed``). It never falls
 back silently.
 """
 
@@ -119,7 +119,7 @@ class SandboxUnavailable(RuntimeError):
             f"Grading refuses to run students' code unsandboxed: {cause}. Students' code would run with your "
             f"rights and could read the solutions, the gradebook and other submissions. Install bubblewrap "
             f"(Debian/Ubuntu: apt-get install bubblewrap) on Linux with user namespaces enabled, or accept the "
-            f"risk explicitly: set {UNSANDBOXED}=1 (python -m labkit.course grade --unsandboxed)."
+            f"risk explicitly: set {UNSANDBOXED}=1 (python -m labkit.grader grade --unsandboxed)."
         )
         self.cause = cause
 

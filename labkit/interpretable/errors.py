@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import torch
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 
 #: Added to norms in denominators (cosine, histogram intersection).
 EPS = 1e-12

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from labkit.attribution.backward_rules import RELU_LIKE, backward_rules
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.interpretable.grouped_conv import batched_grouped_convolutions
 from labkit.targets import targets_from_outputs
 

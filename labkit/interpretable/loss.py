@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.interpretable.errors import ErrorFunction, error_function
 from labkit.interpretable.gradients import gradient_pair
 

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 
 Targets = int | np.ndarray | tf.Tensor | list[int] | None
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 
 
 @reference

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.images import Normalization
 from labkit.metrics.common import check_maps, minmax, resolved, scores_of, target_source
 from labkit.targets import Targets

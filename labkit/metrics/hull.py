@@ -22,7 +22,7 @@ from skimage.morphology import convex_hull_image
 from torch import nn
 
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.metrics.common import check_finite_maps, check_maps, minmax

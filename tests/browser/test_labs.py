@@ -2,7 +2,7 @@
 
 import pytest
 
-from labkit import course
+from labkit.grader import course
 from tests.browser.drive import exercise_widgets, slow
 from tests.browser.jupyterlab import LATENCY_LIMIT_S, ROOT, TIMINGS, open_notebook
 

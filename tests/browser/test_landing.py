@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from labkit import course
+from labkit.grader import course
 from tests.browser.jupyterlab import ROOT
 
 LABS = course.lab_names(ROOT / "solutions")

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from labkit import course
+from labkit.grader import course
 from tests.browser.jupyterlab import ROOT, open_notebook
 
 LAB = course.lab_names(ROOT / "solutions")[0]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import labkit
-from labkit.grading import ReferenceUsedError, forbid
+from labkit.grader.references import ReferenceUsedError, forbid
 from labkit.guards import hook_count
 from labkit.viz import show_heatmap, show_maps, show_topk
 from labkit.widgets import SliderPlot, occlusion_explorer

@@ -1,6 +1,6 @@
-"""The repository's labs, read through labkit.course."""
+"""The repository's labs, read through labkit.grader.course."""
 
-from labkit import course
+from labkit.grader import course
 from labkit.paths import RELEASE, ROOT, SOLUTIONS
 
 __all__ = ["LABS", "RELEASE", "ROOT", "SOLUTIONS", "released", "solved"]

@@ -14,8 +14,8 @@ import time
 import nbformat
 import pytest
 
-from labkit.course import model_answers, notebook_path, read, scratch_course
 from labkit.grader.classroom import grade_class
+from labkit.grader.course import model_answers, notebook_path, read, scratch_course
 from tests.labs.labfiles import ROOT
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ import time
 import nbformat
 import pytest
 
-from labkit.course import filled_release, model_answers, nbgrader, notebook_path, read, scratch_course
 from labkit.grader.classroom import grade_class, run_nbgrader
+from labkit.grader.course import filled_release, model_answers, nbgrader, notebook_path, read, scratch_course
 from tests.labs.labfiles import ROOT
 from tests.labs.mistakes import MISTAKES, plant
 

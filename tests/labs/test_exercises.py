@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import labkit
-from labkit.course import model_answers, nbgrader_cells
+from labkit.grader.course import model_answers, nbgrader_cells
 from tests.labs.labfiles import LABS, released, solved
 from tests.labs.mistakes import MISTAKES, VISIBLE, plant
 

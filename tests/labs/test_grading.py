@@ -12,7 +12,7 @@ workflow in test_exchange.py.
 
 import pytest
 
-from labkit.course import (
+from labkit.grader.course import (
     exercise_points,
     filled_release,
     grade,

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from labkit.course import nbgrader, notebook_path, read
+from labkit.grader.course import nbgrader, notebook_path, read
 from tests.labs.labfiles import LABS, RELEASE, ROOT
 
 

@@ -30,8 +30,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from labkit.course import model_answers, notebook_path, read, scratch_course
 from labkit.grader.classroom import grade_class, run_nbgrader
+from labkit.grader.course import model_answers, notebook_path, read, scratch_course
 from labkit.grader.sandbox import BWRAP, UNSANDBOXED, SandboxedKernelManager, kernel_environment, readonly_paths
 from labkit.paths import RELEASE, SOLUTIONS
 from tests.labs.labfiles import ROOT
@@ -439,7 +439,7 @@ def test_grading_refuses_to_start_without_the_sandbox(tmp_path):
     environment = {**os.environ, BWRAP: str(tmp_path / "no-bwrap")}
     environment.pop(UNSANDBOXED, None)
     result = subprocess.run(
-        [sys.executable, "-m", "labkit.course", "grade", LAB, "--course", str(tmp_path)],
+        [sys.executable, "-m", "labkit.grader", "grade", LAB, "--course", str(tmp_path)],
         capture_output=True,
         text=True,
         env=environment,

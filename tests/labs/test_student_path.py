@@ -21,7 +21,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-from labkit.course import filled_release, model_answers, nbgrader_cells, notebook_path, read
+from labkit.grader.course import filled_release, model_answers, nbgrader_cells, notebook_path, read
 from tests.labs.labfiles import LABS, RELEASE, ROOT, solved
 
 #: seconds a cell may run (the slowest cells of labs 1 and 9 take about a minute on 2 cores)

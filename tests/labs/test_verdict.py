@@ -16,8 +16,8 @@ import torch
 
 import labkit
 from labkit.checks import lab04
-from labkit.course import model_answers
 from labkit.grader import record
+from labkit.grader.course import model_answers
 from labkit.grader.integrity import scan_source
 from labkit.grader.needed import cells_to_run
 from labkit.grader.preprocessors import checks_called

@@ -26,7 +26,7 @@ from torch import nn
 
 from labkit.attribution.layer_capture import LayerRecorder, layer_state, resolve_layer
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets

@@ -15,7 +15,7 @@ from torch import nn
 
 from labkit.attribution.cam.cam import cam
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.layers import last_linear

@@ -11,7 +11,7 @@ from labkit.attribution.gradients import input_gradients
 from labkit.attribution.lrp.composite import Composite, make_composite
 from labkit.attribution.lrp.propagation import RULE_TYPES, Propagation, check_supported
 from labkit.device import model_device
-from labkit.grading import reference
+from labkit.grader.references import reference
 from labkit.guards import model_guard
 from labkit.images import as_batch
 from labkit.targets import Targets, target_scores

@@ -1,8 +1,8 @@
 """The course's nbgrader side: reading the labs, filling in releases, grading a class or a scratch course.
 
-Commands: ``python -m labkit.course grade LAB`` grades every submission of a lab in the course directory in
+Commands: ``python -m labkit.grader grade LAB`` grades every submission of a lab in the course directory in
 parallel, with a CSV of scores and integrity flags (:mod:`labkit.grader.classroom`, ``make grade``);
-``python -m labkit.course demo`` grades each lab's solution and blank release in a scratch course
+``python -m labkit.grader demo`` grades each lab's solution and blank release in a scratch course
 (``make grading-demo``). Both run every student kernel in the grading sandbox (:mod:`labkit.grader.sandbox`)
 and stop where it cannot start, unless ``--unsandboxed`` accepts the risk. The test suite's nbgrader round
 trips use the functions below. The course layout is the repository's: ``solutions/NN_name/*.ipynb`` (nbgrader
@@ -136,7 +136,7 @@ def demo(repository: Path, course: Path, labs: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m labkit.grader", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     grading = commands.add_parser("grade", help="autograde every submission of a lab in submitted/, in parallel")
     grading.add_argument("lab", help="the lab, e.g. 04_grad_cam")
@@ -191,5 +191,3 @@ def main() -> None:
         print(f"not graded (see nbgrader's log): {', '.join(failed)}")
 
 
-if __name__ == "__main__":
-    main()
