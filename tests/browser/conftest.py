@@ -3,48 +3,16 @@
 They need Chromium (Debian/Ubuntu: `apt-get install chromium`; elsewhere set COURSE_CHROMIUM to
 its path) and skip without it, with the reason; with COURSE_BROWSER_TESTS=required (as in CI)
 a missing browser is a failure instead, and COURSE_BROWSER_TESTS=skip leaves them out. Screenshots
-and timings go to build/browser/.
+and timings go to build/browser/. The ``browser`` fixture (one Chromium for the session, shared with
+tests/hub) is in tests/conftest.py.
 """
 
 import json
-import os
 import shutil
 
 import pytest
 
-from tests.browser.jupyterlab import CHROMIUM_ARGS, SHOTS, TIMINGS, start_server
-
-CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
-REQUIRED = os.environ.get("COURSE_BROWSER_TESTS") == "required"
-SKIPPED = os.environ.get("COURSE_BROWSER_TESTS") == "skip"
-
-
-def missing() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if SKIPPED:
-        return "browser tests left out (COURSE_BROWSER_TESTS=skip)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"browser tests need Chromium at {CHROMIUM}: apt-get install chromium (or set COURSE_CHROMIUM)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "browser tests need Playwright: pip install -e '.[test]'"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = missing()
-    if reason and REQUIRED:
-        pytest.fail(f"{reason} (COURSE_BROWSER_TESTS=required)")
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+from tests.browser.jupyterlab import SHOTS, TIMINGS, start_server
 
 
 @pytest.fixture(scope="session")
